@@ -1,0 +1,233 @@
+//! Pixel work done before inference: borrowed RGB views, letterboxing, tensor packing, warping.
+
+use crate::manifest::{Colour, Preprocess};
+
+/// A borrowed, tightly packed RGB image (`data.len() == width * height * 3`).
+#[derive(Debug, Clone, Copy)]
+pub struct RgbView<'a> {
+    pub width: u32,
+    pub height: u32,
+    pub data: &'a [u8],
+}
+
+impl<'a> RgbView<'a> {
+    /// Wraps `data`; `None` when the length does not match the size.
+    pub fn new(width: u32, height: u32, data: &'a [u8]) -> Option<Self> {
+        (width > 0 && height > 0 && data.len() == width as usize * height as usize * 3).then_some(Self {
+            width,
+            height,
+            data,
+        })
+    }
+
+    /// Wraps an `image` crate buffer.
+    pub fn from_image(img: &'a image::RgbImage) -> Self {
+        Self {
+            width: img.width(),
+            height: img.height(),
+            data: img.as_raw(),
+        }
+    }
+
+    /// Bilinear sample of channel `c` at (x, y); outside the image returns `None`.
+    #[inline]
+    fn sample(&self, x: f32, y: f32) -> Option<[f32; 3]> {
+        let (w, h) = (self.width as i64, self.height as i64);
+        if !(x > -1.0 && y > -1.0 && x < w as f32 && y < h as f32) {
+            return None;
+        }
+        let x0 = x.floor() as i64;
+        let y0 = y.floor() as i64;
+        let fx = x - x0 as f32;
+        let fy = y - y0 as f32;
+        let px = |xx: i64, yy: i64| -> [f32; 3] {
+            let xx = xx.clamp(0, w - 1) as usize;
+            let yy = yy.clamp(0, h - 1) as usize;
+            let i = (yy * self.width as usize + xx) * 3;
+            [self.data[i] as f32, self.data[i + 1] as f32, self.data[i + 2] as f32]
+        };
+        let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+        let mut out = [0.0; 3];
+        for k in 0..3 {
+            let top = a[k] + (b[k] - a[k]) * fx;
+            let bot = c[k] + (d[k] - c[k]) * fx;
+            out[k] = top + (bot - top) * fy;
+        }
+        Some(out)
+    }
+}
+
+/// Where an image landed inside a letterboxed input: `input = source * scale` (top-left).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Letterbox {
+    pub scale: f32,
+    pub input_w: u32,
+    pub input_h: u32,
+}
+
+impl Letterbox {
+    /// Fits `src_w x src_h` into `input_w x input_h` keeping the aspect ratio.
+    pub fn fit(src_w: u32, src_h: u32, input_w: u32, input_h: u32) -> Self {
+        let scale = (input_w as f32 / src_w as f32).min(input_h as f32 / src_h as f32);
+        Self {
+            scale,
+            input_w,
+            input_h,
+        }
+    }
+}
+
+/// Packs an image into a normalised NCHW float tensor of `input_w x input_h`, letterboxed to
+/// the top-left corner (no stretching), padding with `pre.pad_value`.
+pub fn letterbox_nchw(img: RgbView<'_>, lb: Letterbox, pre: &Preprocess) -> Vec<f32> {
+    let (iw, ih) = (lb.input_w as usize, lb.input_h as usize);
+    let plane = iw * ih;
+    let mut out = vec![0f32; plane * 3];
+    let order = channel_order(pre.colour);
+    let pad: [f32; 3] = std::array::from_fn(|c| (pre.pad_value - pre.mean[c]) / pre.std[c]);
+    for (c, p) in pad.iter().enumerate() {
+        out[c * plane..(c + 1) * plane].fill(*p);
+    }
+    let content_w = ((img.width as f32 * lb.scale).round() as usize).min(iw);
+    let content_h = ((img.height as f32 * lb.scale).round() as usize).min(ih);
+    let inv = 1.0 / lb.scale;
+    for y in 0..content_h {
+        let sy = (y as f32 + 0.5) * inv - 0.5;
+        for x in 0..content_w {
+            let sx = (x as f32 + 0.5) * inv - 0.5;
+            let px = img
+                .sample(sx.max(0.0), sy.max(0.0))
+                .unwrap_or([pre.pad_value; 3]);
+            for (c, src_c) in order.iter().enumerate() {
+                out[c * plane + y * iw + x] = (px[*src_c] - pre.mean[c]) / pre.std[c];
+            }
+        }
+    }
+    out
+}
+
+fn channel_order(colour: Colour) -> [usize; 3] {
+    match colour {
+        Colour::Rgb => [0, 1, 2],
+        Colour::Bgr => [2, 1, 0],
+    }
+}
+
+/// A 2x3 affine transform `[a, b, tx; c, d, ty]` mapping (x, y) to (a x + b y + tx, c x + d y + ty).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Affine(pub [f32; 6]);
+
+impl Affine {
+    pub fn apply(&self, x: f32, y: f32) -> (f32, f32) {
+        let m = self.0;
+        (m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5])
+    }
+}
+
+/// Least-squares similarity transform (rotation, uniform scale, translation; no reflection)
+/// mapping `src` points onto `dst` points (Umeyama's method, closed form in 2-D).
+pub fn similarity_transform(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine> {
+    if src.len() != dst.len() || src.len() < 2 {
+        return None;
+    }
+    let n = src.len() as f32;
+    let mean = |pts: &[[f32; 2]]| {
+        let (sx, sy) = pts.iter().fold((0.0, 0.0), |(ax, ay), p| (ax + p[0], ay + p[1]));
+        (sx / n, sy / n)
+    };
+    let (msx, msy) = mean(src);
+    let (mdx, mdy) = mean(dst);
+    let (mut num_r, mut num_i, mut den) = (0.0f32, 0.0f32, 0.0f32);
+    for (s, d) in src.iter().zip(dst) {
+        let (sx, sy) = (s[0] - msx, s[1] - msy);
+        let (dx, dy) = (d[0] - mdx, d[1] - mdy);
+        num_r += sx * dx + sy * dy;
+        num_i += sx * dy - sy * dx;
+        den += sx * sx + sy * sy;
+    }
+    if den <= f32::EPSILON {
+        return None;
+    }
+    let (a, b) = (num_r / den, num_i / den);
+    let tx = mdx - (a * msx - b * msy);
+    let ty = mdy - (b * msx + a * msy);
+    Some(Affine([a, -b, tx, b, a, ty]))
+}
+
+/// Warps `img` into an `out_w x out_h` RGB crop, where `crop_to_src` maps crop pixels to source
+/// pixels. Pixels falling outside the source are black.
+pub fn warp_affine(img: RgbView<'_>, crop_to_src: Affine, out_w: u32, out_h: u32) -> image::RgbImage {
+    let mut out = image::RgbImage::new(out_w, out_h);
+    for (x, y, px) in out.enumerate_pixels_mut() {
+        let (sx, sy) = crop_to_src.apply(x as f32, y as f32);
+        if let Some(v) = img.sample(sx, sy) {
+            px.0 = [v[0].round() as u8, v[1].round() as u8, v[2].round() as u8];
+        }
+    }
+    out
+}
+
+/// Cuts `rect` (x, y, w, h; clamped to the image) out of `img`.
+pub fn crop(img: RgbView<'_>, x: f32, y: f32, w: f32, h: f32) -> image::RgbImage {
+    let x0 = x.max(0.0).floor() as u32;
+    let y0 = y.max(0.0).floor() as u32;
+    let x1 = ((x + w).ceil() as u32).min(img.width);
+    let y1 = ((y + h).ceil() as u32).min(img.height);
+    let (cw, ch) = (x1.saturating_sub(x0).max(1), y1.saturating_sub(y0).max(1));
+    let mut out = image::RgbImage::new(cw, ch);
+    for (cx, cy, px) in out.enumerate_pixels_mut() {
+        let (sx, sy) = ((x0 + cx).min(img.width - 1), (y0 + cy).min(img.height - 1));
+        let i = (sy as usize * img.width as usize + sx as usize) * 3;
+        px.0 = [img.data[i], img.data[i + 1], img.data[i + 2]];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn similarity_transform_recovers_a_known_rotation_scale_and_shift() {
+        let src = [[10.0, 10.0], [50.0, 12.0], [30.0, 40.0], [15.0, 60.0], [45.0, 62.0]];
+        let (s, th, tx, ty) = (1.7f32, 0.3f32, 5.0f32, -8.0f32);
+        let dst: Vec<[f32; 2]> = src
+            .iter()
+            .map(|p| {
+                [
+                    s * (th.cos() * p[0] - th.sin() * p[1]) + tx,
+                    s * (th.sin() * p[0] + th.cos() * p[1]) + ty,
+                ]
+            })
+            .collect();
+        let t = similarity_transform(&src, &dst).expect("transform");
+        for (p, q) in src.iter().zip(&dst) {
+            let (x, y) = t.apply(p[0], p[1]);
+            assert!((x - q[0]).abs() < 1e-3 && (y - q[1]).abs() < 1e-3, "{x},{y} vs {q:?}");
+        }
+    }
+
+    #[test]
+    fn letterbox_keeps_aspect_ratio_and_pads_the_rest() {
+        let data = vec![200u8; 4 * 2 * 3];
+        let img = RgbView::new(4, 2, &data).expect("view");
+        let lb = Letterbox::fit(4, 2, 8, 8);
+        assert_eq!(lb.scale, 2.0);
+        let pre = Preprocess {
+            colour: Colour::Bgr,
+            mean: [0.0; 3],
+            std: [1.0; 3],
+            pad_value: 0.0,
+        };
+        let t = letterbox_nchw(img, lb, &pre);
+        assert_eq!(t.len(), 3 * 64);
+        assert_eq!(t[0], 200.0); // top-left is content
+        assert_eq!(t[8 * 3 + 7], 200.0); // row 3, last column: content (4 rows tall)
+        assert_eq!(t[8 * 4], 0.0); // row 4: padding
+    }
+
+    #[test]
+    fn a_view_refuses_a_buffer_of_the_wrong_length() {
+        assert!(RgbView::new(2, 2, &[0u8; 11]).is_none());
+    }
+}

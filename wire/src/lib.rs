@@ -1,0 +1,336 @@
+//! The wire contract between edge agents and the IOC bridge.
+//!
+//! This crate owns everything both sides must agree on and nothing else: the MQTT topic layout,
+//! the versioned JSON event envelope and its payloads, and parsing with clear errors. It links no
+//! GStreamer, no ONNX Runtime and no database so that `ioc-bridge` (and any third-party consumer)
+//! can depend on it cheaply. The human-readable description of every topic and payload lives in
+//! `docs/WIRE.md`; keep the two in step.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Version of the event envelope schema. Bump on any incompatible change; consumers reject
+/// envelopes whose `schema_version` they do not know.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Root of every topic this system publishes.
+pub const TOPIC_ROOT: &str = "gw/v1";
+
+/// Largest envelope (bytes) a consumer accepts; snapshots are small JPEG crops.
+pub const MAX_ENVELOPE_BYTES: usize = 1024 * 1024;
+
+/// MQTT topics. Ids are restricted to `[A-Za-z0-9_-]` (see [`validate_id`]) so they never
+/// contain MQTT wildcards or separators.
+pub mod topics {
+    use super::TOPIC_ROOT;
+
+    /// Events of one camera: `gw/v1/{site}/{edge}/events/{camera}` (QoS 1, not retained).
+    pub fn events(site: &str, edge: &str, camera: &str) -> String {
+        format!("{TOPIC_ROOT}/{site}/{edge}/events/{camera}")
+    }
+
+    /// Filter matching the events of every camera of every edge.
+    pub fn events_filter_all() -> String {
+        format!("{TOPIC_ROOT}/+/+/events/+")
+    }
+
+    /// Retained online/offline status of an edge (also its MQTT last will):
+    /// `gw/v1/{site}/{edge}/status`.
+    pub fn edge_status(site: &str, edge: &str) -> String {
+        format!("{TOPIC_ROOT}/{site}/{edge}/status")
+    }
+}
+
+/// Why an id or an envelope was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("{field} {value:?} is not a valid id: use 1-64 characters from A-Z a-z 0-9 _ -")]
+    InvalidId { field: &'static str, value: String },
+    #[error("envelope is {got} bytes, larger than the limit of {limit}")]
+    TooLarge { got: usize, limit: usize },
+    #[error("envelope is not valid JSON for schema {SCHEMA_VERSION}: {source}")]
+    Json {
+        #[source]
+        source: serde_json::Error,
+    },
+    #[error("envelope has schema_version {got}; this build understands {SCHEMA_VERSION}")]
+    UnknownSchema { got: u32 },
+    #[error("envelope field {field} is invalid: {reason}")]
+    Invalid { field: &'static str, reason: String },
+}
+
+/// Checks that `value` is usable as a site, edge or camera id.
+pub fn validate_id(field: &'static str, value: &str) -> Result<(), WireError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if ok {
+        Ok(())
+    } else {
+        Err(WireError::InvalidId {
+            field,
+            value: value.to_owned(),
+        })
+    }
+}
+
+/// One event as it travels from an edge to the IOC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventEnvelope {
+    /// Always [`SCHEMA_VERSION`] when produced by this build.
+    pub schema_version: u32,
+    /// Unique, time-ordered (UUIDv7). The IOC stores each id once.
+    pub event_id: Uuid,
+    pub site_id: String,
+    pub edge_id: String,
+    pub camera_id: String,
+    /// Wall-clock time the frame was captured (UTC).
+    pub captured_at: DateTime<Utc>,
+    /// Presentation timestamp of the frame within its stream, in milliseconds, when known.
+    pub stream_pts_ms: Option<u64>,
+    /// What happened; `kind` and `payload` in JSON.
+    #[serde(flatten)]
+    pub body: EventBody,
+    /// Evidence picture, if any.
+    pub snapshot: Option<Snapshot>,
+}
+
+/// Event kind and its payload, serialised as `"kind": "...", "payload": {...}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "payload", rename_all = "snake_case")]
+pub enum EventBody {
+    /// An enrolled person was recognised.
+    FaceMatch(FaceMatch),
+}
+
+impl EventBody {
+    /// The `kind` string as it appears on the wire.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventBody::FaceMatch(_) => "face_match",
+        }
+    }
+}
+
+/// Payload of a `face_match` event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaceMatch {
+    pub identity: Identity,
+    /// Distance between the probe and the best gallery sample under the embedder's metric
+    /// (cosine distance `1 - similarity` for cosine embedders). Lower is closer.
+    pub distance: f32,
+    /// The threshold the distance was compared with.
+    pub threshold: f32,
+    /// Face box in frame pixels.
+    pub face_box: BoxPx,
+    /// Detector confidence, 0..1.
+    pub detection_score: f32,
+    /// Id of the embedder that produced the embedding (from its manifest).
+    pub embedder_id: String,
+}
+
+/// Who was recognised.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    /// Stable person id within the gallery (the enrolment folder name).
+    pub person_id: String,
+    /// Display name.
+    pub name: String,
+    /// Which list the person is on (e.g. `staff`, `visitor`, `watch`).
+    pub list: String,
+}
+
+/// Axis-aligned box in pixels of the analysed frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoxPx {
+    pub x: f32,
+    pub y: f32,
+    pub w: f32,
+    pub h: f32,
+}
+
+/// Evidence picture, referenced by content hash. `data_b64` carries the bytes inline (small JPEG
+/// crops); the IOC stores them content-addressed by `sha256` and serves them at
+/// `/api/snapshots/{sha256}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Snapshot {
+    /// Lower-case hex sha256 of the bytes.
+    pub sha256: String,
+    pub content_type: String,
+    pub width: u32,
+    pub height: u32,
+    /// Standard base64 of the bytes; `None` when only the reference travels.
+    pub data_b64: Option<String>,
+}
+
+impl EventEnvelope {
+    /// Serialises to JSON bytes.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serialising these plain structs cannot fail (no maps with non-string keys).
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Parses and validates an envelope received from the network.
+    pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
+        if bytes.len() > MAX_ENVELOPE_BYTES {
+            return Err(WireError::TooLarge {
+                got: bytes.len(),
+                limit: MAX_ENVELOPE_BYTES,
+            });
+        }
+        // Check the version first so that a future schema gets a precise error, not a
+        // confusing field error.
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u32,
+        }
+        let v: Version = serde_json::from_slice(bytes).map_err(|source| WireError::Json { source })?;
+        if v.schema_version != SCHEMA_VERSION {
+            return Err(WireError::UnknownSchema {
+                got: v.schema_version,
+            });
+        }
+        let env: EventEnvelope =
+            serde_json::from_slice(bytes).map_err(|source| WireError::Json { source })?;
+        env.validate()?;
+        Ok(env)
+    }
+
+    /// Checks the invariants serde cannot express.
+    pub fn validate(&self) -> Result<(), WireError> {
+        validate_id("site_id", &self.site_id)?;
+        validate_id("edge_id", &self.edge_id)?;
+        validate_id("camera_id", &self.camera_id)?;
+        if self.event_id.get_version_num() != 7 {
+            return Err(WireError::Invalid {
+                field: "event_id",
+                reason: format!("expected a UUIDv7, got version {}", self.event_id.get_version_num()),
+            });
+        }
+        if let Some(s) = &self.snapshot {
+            let hex_ok = s.sha256.len() == 64
+                && s.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !hex_ok {
+                return Err(WireError::Invalid {
+                    field: "snapshot.sha256",
+                    reason: "expected 64 lower-case hex characters".into(),
+                });
+            }
+        }
+        match &self.body {
+            EventBody::FaceMatch(m) => {
+                if !m.distance.is_finite() {
+                    return Err(WireError::Invalid {
+                        field: "payload.distance",
+                        reason: "not a finite number".into(),
+                    });
+                }
+                if m.identity.person_id.is_empty() {
+                    return Err(WireError::Invalid {
+                        field: "payload.identity.person_id",
+                        reason: "empty".into(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> EventEnvelope {
+        EventEnvelope {
+            schema_version: SCHEMA_VERSION,
+            event_id: Uuid::now_v7(),
+            site_id: "hoi-an".into(),
+            edge_id: "gate-1".into(),
+            camera_id: "cam_1".into(),
+            captured_at: Utc::now(),
+            stream_pts_ms: Some(1200),
+            body: EventBody::FaceMatch(FaceMatch {
+                identity: Identity {
+                    person_id: "nguyen_van_a".into(),
+                    name: "Nguyễn Văn A".into(),
+                    list: "staff".into(),
+                },
+                distance: 0.31,
+                threshold: 0.55,
+                face_box: BoxPx { x: 1.0, y: 2.0, w: 30.0, h: 40.0 },
+                detection_score: 0.93,
+                embedder_id: "mobilefacenet_192d".into(),
+            }),
+            snapshot: None,
+        }
+    }
+
+    #[test]
+    fn an_envelope_survives_a_round_trip_through_json() {
+        let e = sample();
+        let back = EventEnvelope::parse(&e.to_json()).expect("parse");
+        assert_eq!(back, e);
+    }
+
+    #[test]
+    fn kind_and_payload_are_separate_json_fields() {
+        let v: serde_json::Value = serde_json::from_slice(&sample().to_json()).expect("json");
+        assert_eq!(v["kind"], "face_match");
+        assert_eq!(v["payload"]["identity"]["person_id"], "nguyen_van_a");
+        assert_eq!(v["schema_version"], SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_future_schema_version_is_refused_by_name() {
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().to_json()).expect("json");
+        v["schema_version"] = 99.into();
+        let err = EventEnvelope::parse(v.to_string().as_bytes()).expect_err("must refuse");
+        assert!(matches!(err, WireError::UnknownSchema { got: 99 }), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_kind_is_refused() {
+        let mut v: serde_json::Value = serde_json::from_slice(&sample().to_json()).expect("json");
+        v["kind"] = "teleport".into();
+        assert!(EventEnvelope::parse(v.to_string().as_bytes()).is_err());
+    }
+
+    #[test]
+    fn ids_with_mqtt_wildcards_are_refused() {
+        let mut e = sample();
+        e.camera_id = "cam/+".into();
+        let err = EventEnvelope::parse(&e.to_json()).expect_err("must refuse");
+        assert!(err.to_string().contains("camera_id"), "{err}");
+    }
+
+    #[test]
+    fn a_non_v7_event_id_is_refused() {
+        let mut e = sample();
+        e.event_id = Uuid::nil();
+        assert!(EventEnvelope::parse(&e.to_json()).is_err());
+    }
+
+    #[test]
+    fn garbage_is_a_json_error_not_a_panic() {
+        assert!(matches!(
+            EventEnvelope::parse(b"\xff\x00not json"),
+            Err(WireError::Json { .. })
+        ));
+    }
+
+    #[test]
+    fn topics_follow_the_documented_layout() {
+        assert_eq!(topics::events("s", "e", "c"), "gw/v1/s/e/events/c");
+        assert_eq!(topics::events_filter_all(), "gw/v1/+/+/events/+");
+        assert_eq!(topics::edge_status("s", "e"), "gw/v1/s/e/status");
+    }
+}
