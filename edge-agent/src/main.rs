@@ -1,1 +1,239 @@
-fn main() {}
+//! `edge-agent`: run cameras, enrol people, check configs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use edge_agent::camera::{self, CameraContext, CameraOutcome, CameraStats};
+use edge_agent::config::{Config, DEFAULT_CONFIG};
+use edge_agent::enrol;
+use edge_agent::gallery::Gallery;
+use edge_agent::publisher::Publisher;
+
+#[derive(Parser)]
+#[command(name = "edge-agent", version, about = "Gate analytics on an edge box: cameras -> faces -> events over MQTT")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run every camera in the config and publish events until stopped (or until every file
+    /// camera has reached its end).
+    Run {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Enrol people from a folder of photos laid out as <person>/<photo>.jpg.
+    Enrol {
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Folder with one sub-folder per person.
+        #[arg(long)]
+        photos: PathBuf,
+        /// List the people are put on (staff, visitor, watch, ...).
+        #[arg(long, default_value = "staff")]
+        list: String,
+        /// Start a new gallery instead of adding to the existing one.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Check a config and report every problem.
+    Validate {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Print the documented default config.
+    PrintDefaultConfig,
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.cmd {
+        Cmd::PrintDefaultConfig => {
+            print!("{DEFAULT_CONFIG}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Validate { config } => match Config::load(&config) {
+            Ok(_) => {
+                println!("{}: OK", config.display());
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                Ok(ExitCode::from(2))
+            }
+        },
+        Cmd::Enrol {
+            config,
+            photos,
+            list,
+            replace,
+        } => load_config(&config).and_then(|cfg| match cfg {
+            Some(cfg) => enrol_cmd(&cfg, &photos, &list, replace),
+            None => Ok(ExitCode::from(2)),
+        }),
+        Cmd::Run { config } => load_config(&config).and_then(|cfg| match cfg {
+            Some(cfg) => run_cmd(cfg),
+            None => Ok(ExitCode::from(2)),
+        }),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(path: &std::path::Path) -> Result<Option<Config>> {
+    match Config::load(path) {
+        Ok(c) => Ok(Some(c)),
+        Err(e) => {
+            eprintln!("error: {e}");
+            Ok(None)
+        }
+    }
+}
+
+fn enrol_cmd(cfg: &Config, photos: &std::path::Path, list: &str, replace: bool) -> Result<ExitCode> {
+    if let Err(e) = wire::validate_id("list", list) {
+        anyhow::bail!("{e}");
+    }
+    let models = edge_agent::load_models(cfg).context("loading face models")?;
+    let rec = edge_agent::recogniser(cfg, models);
+    let mut gallery = if replace {
+        Gallery::new(rec.embedder_identity(), Default::default())
+    } else {
+        enrol::open_or_new(&cfg.gallery.path, &rec)?
+    };
+    let report = enrol::enrol_folder(&rec, &mut gallery, photos, list)?;
+    for s in &report.skipped {
+        println!("skipped {}: {}", s.photo.display(), s.reason);
+    }
+    gallery.save(&cfg.gallery.path)?;
+    println!(
+        "enrolled {} photo(s) of {} person(s) on list {list}; {} skipped; gallery {} now holds {} people ({} samples, embedder {})",
+        report.enrolled_photos,
+        report.people.len(),
+        report.skipped.len(),
+        cfg.gallery.path.display(),
+        gallery.people().len(),
+        gallery.sample_count(),
+        gallery.embedder().id,
+    );
+    if report.enrolled_photos == 0 {
+        eprintln!("error: no photo under {} could be enrolled", photos.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_cmd(cfg: Config) -> Result<ExitCode> {
+    // Everything that can be wrong is checked before any camera starts.
+    let models = edge_agent::load_models(&cfg).context("loading face models")?;
+    let rec = edge_agent::recogniser(&cfg, models);
+    let gallery = Gallery::load(&cfg.gallery.path, &rec.embedder_identity())
+        .with_context(|| "loading the gallery (enrol people first with `edge-agent enrol`)".to_string())?;
+    tracing::info!(
+        people = gallery.people().len(),
+        samples = gallery.sample_count(),
+        threshold = rec.threshold,
+        "gallery loaded"
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(async move { run_async(cfg, rec, gallery).await })
+}
+
+async fn run_async(cfg: Config, rec: edge_agent::recognise::Recogniser, gallery: Gallery) -> Result<ExitCode> {
+    let publisher = Arc::new(Publisher::connect(&cfg).await?);
+    let stop = Arc::new(AtomicBool::new(false));
+    let ctx = Arc::new(CameraContext {
+        site_id: cfg.site_id.clone(),
+        edge_id: cfg.edge_id.clone(),
+        recogniser: rec,
+        gallery: Arc::new(RwLock::new(gallery)),
+        repeat_after: Duration::from_secs(cfg.recognition.repeat_after_secs),
+        stop: stop.clone(),
+    });
+    let (tx, rx) = tokio::sync::mpsc::channel(256);
+    let pub_task = {
+        let p = publisher.clone();
+        tokio::spawn(async move { p.run(rx).await })
+    };
+    let mut workers = Vec::new();
+    for cam in cfg.cameras.clone() {
+        let (ctx, tx) = (ctx.clone(), tx.clone());
+        let stats = Arc::new(CameraStats::default());
+        let id = cam.id.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("cam-{id}"))
+            .spawn({
+                let stats = stats.clone();
+                move || camera::run_camera(cam, ctx, stats, tx)
+            })
+            .with_context(|| format!("starting the thread of camera {id}"))?;
+        workers.push((id, stats, handle));
+    }
+    drop(tx);
+    {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                tracing::info!("stopping: finishing cameras and flushing events");
+                stop.store(true, Ordering::SeqCst);
+            }
+        });
+    }
+    let mut failed = Vec::new();
+    for (id, stats, handle) in workers {
+        let outcome = tokio::task::spawn_blocking(move || handle.join())
+            .await
+            .context("joining a camera thread")?;
+        match outcome {
+            Ok(CameraOutcome::Finished) => {}
+            Ok(CameraOutcome::Failed(reason)) => failed.push(format!("{id}: {reason}")),
+            Err(_) => failed.push(format!("{id}: camera thread panicked")),
+        }
+        tracing::info!(
+            camera = %id,
+            frames = stats.frames.load(Ordering::Relaxed),
+            faces = stats.faces.load(Ordering::Relaxed),
+            matches = stats.matches.load(Ordering::Relaxed),
+            "camera finished"
+        );
+    }
+    let _ = pub_task.await;
+    let left = publisher.drain(Duration::from_secs(15)).await;
+    let published = publisher.stats.queued.load(Ordering::SeqCst);
+    if let Ok(p) = Arc::try_unwrap(publisher) {
+        p.shutdown(&cfg).await;
+    }
+    tracing::info!(published, unacknowledged = left, "events flushed");
+    if left > 0 {
+        eprintln!("error: {left} event(s) were not acknowledged by the broker");
+        return Ok(ExitCode::FAILURE);
+    }
+    if !failed.is_empty() {
+        eprintln!("error: camera(s) failed:\n  {}", failed.join("\n  "));
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}

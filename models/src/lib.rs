@@ -103,3 +103,16 @@ pub fn workspace_dirs() -> (PathBuf, PathBuf) {
         .unwrap_or_else(|| ws.join(".local/models"));
     (ws.join("models/manifests"), models)
 }
+
+/// Runtime options for tests and benches: `ORT_DYLIB_PATH` if set, else the library that
+/// `scripts/setup.sh` installs under `<workspace>/.local/ort`.
+pub fn workspace_runtime_options() -> RuntimeOptions {
+    let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let ort = std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ws.join(".local/ort/libonnxruntime.so.1.31.1"));
+    RuntimeOptions {
+        ort_dylib_path: Some(ort),
+        intra_threads: 2,
+    }
+}

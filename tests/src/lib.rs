@@ -1,1 +1,302 @@
-//! placeholder
+//! Helpers for the end-to-end tests: locate the real binaries, pick free ports, compose test
+//! videos from real photos with GStreamer, run processes and talk to their HTTP APIs.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+
+/// The repository root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `../shared/testdata` next to the repository.
+pub fn testdata() -> PathBuf {
+    workspace().join("../shared/testdata")
+}
+
+/// Path of a workspace binary built by `cargo build --workspace --bins` in the same profile as
+/// this test.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current exe");
+    // target/<profile>/deps/<test-binary>
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let p = dir.join(name);
+    assert!(
+        p.is_file(),
+        "{} not built: run `cargo build --workspace --bins` before the end-to-end tests (scripts/test.sh does)",
+        p.display()
+    );
+    p
+}
+
+/// Environment the binaries need (ONNX Runtime location).
+pub fn ort_dylib() -> PathBuf {
+    std::env::var_os("ORT_DYLIB_PATH")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".local/ort/libonnxruntime.so.1.31.1"))
+}
+
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("GATEWATCH_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join(".local/models"))
+}
+
+/// A TCP port nothing listens on right now.
+pub fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// Letterboxes `img` into a `w x h` black canvas (aspect ratio kept, centred).
+pub fn letterbox(img: &image::RgbImage, w: u32, h: u32) -> image::RgbImage {
+    let s = (w as f32 / img.width() as f32).min(h as f32 / img.height() as f32);
+    let (nw, nh) = (((img.width() as f32 * s) as u32).max(1), ((img.height() as f32 * s) as u32).max(1));
+    let resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
+    let mut canvas = image::RgbImage::new(w, h);
+    image::imageops::overlay(&mut canvas, &resized, ((w - nw) / 2) as i64, ((h - nh) / 2) as i64);
+    canvas
+}
+
+/// One slide of a slideshow: a photo shown for `secs`.
+#[derive(Debug, Clone)]
+pub struct Slide {
+    pub photo: PathBuf,
+    pub secs: f64,
+}
+
+/// When each slide is on screen, in stream milliseconds: `[start, end)`.
+pub fn slide_windows(slides: &[Slide]) -> Vec<(u64, u64)> {
+    let mut t = 0.0;
+    slides
+        .iter()
+        .map(|s| {
+            let w = ((t * 1000.0) as u64, ((t + s.secs) * 1000.0) as u64);
+            t += s.secs;
+            w
+        })
+        .collect()
+}
+
+/// Encodes the slides as an H.264 MP4 (`width x height`, `fps`) with GStreamer (x264enc).
+pub fn make_slideshow(slides: &[Slide], out: &Path, width: u32, height: u32, fps: u32) -> Result<()> {
+    gst::init()?;
+    let desc = format!(
+        "appsrc name=src format=time is-live=false caps=video/x-raw,format=RGB,width={width},height={height},framerate={fps}/1 \
+         ! videoconvert ! x264enc tune=zerolatency speed-preset=ultrafast key-int-max={fps} ! h264parse ! mp4mux \
+         ! filesink location={}",
+        out.display()
+    );
+    let pipeline = gst::parse::launch(&desc)?
+        .downcast::<gst::Pipeline>()
+        .map_err(|_| anyhow!("not a pipeline"))?;
+    let src = pipeline
+        .by_name("src")
+        .and_then(|e| e.downcast::<gst_app::AppSrc>().ok())
+        .ok_or_else(|| anyhow!("appsrc"))?;
+    pipeline.set_state(gst::State::Playing)?;
+    let frame_ns = 1_000_000_000u64 / fps as u64;
+    let mut n = 0u64;
+    for s in slides {
+        let img = image::open(&s.photo)
+            .with_context(|| format!("{}", s.photo.display()))?
+            .to_rgb8();
+        let frame = letterbox(&img, width, height);
+        let frames = (s.secs * fps as f64).round() as u64;
+        for _ in 0..frames {
+            let mut buf = gst::Buffer::from_slice(frame.as_raw().clone());
+            {
+                let b = buf.get_mut().ok_or_else(|| anyhow!("buffer"))?;
+                b.set_pts(gst::ClockTime::from_nseconds(n * frame_ns));
+                b.set_duration(gst::ClockTime::from_nseconds(frame_ns));
+            }
+            src.push_buffer(buf).map_err(|e| anyhow!("push: {e:?}"))?;
+            n += 1;
+        }
+    }
+    src.end_of_stream().map_err(|e| anyhow!("eos: {e:?}"))?;
+    let bus = pipeline.bus().ok_or_else(|| anyhow!("bus"))?;
+    let msg = bus
+        .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error])
+        .ok_or_else(|| anyhow!("encoding timed out"))?;
+    pipeline.set_state(gst::State::Null)?;
+    if let gst::MessageView::Error(e) = msg.view() {
+        bail!("encoding failed: {}", e.error());
+    }
+    Ok(())
+}
+
+/// A child process killed when dropped; its stderr goes to a log file kept for failures.
+#[derive(Debug)]
+pub struct Proc {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Proc {
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// A running ioc-bridge with its embedded broker on free ports and SQLite in `dir`.
+#[derive(Debug)]
+pub struct Bridge {
+    pub proc: Proc,
+    pub http: String,
+    pub mqtt_port: u16,
+    pub db: PathBuf,
+}
+
+impl Bridge {
+    pub fn start(dir: &Path) -> Result<Self> {
+        let mqtt_port = free_port();
+        let http_port = free_port();
+        let db = dir.join("ioc.db");
+        let cfg = dir.join("ioc-bridge.toml");
+        std::fs::write(
+            &cfg,
+            format!(
+                "[http]\nlisten = \"127.0.0.1:{http_port}\"\n[mqtt]\nembedded = true\nembedded_listen = \"127.0.0.1:{mqtt_port}\"\n\
+                 host = \"127.0.0.1\"\nport = {mqtt_port}\nclient_id = \"ioc-bridge-test\"\n[store]\nsqlite_path = \"{}\"\n",
+                db.display()
+            ),
+        )?;
+        let log = dir.join("ioc-bridge.log");
+        let mut child = Command::new(bin("ioc-bridge"))
+            .args(["serve", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or_else(|| anyhow!("stdout"))?;
+        let proc = Proc { child, log };
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .map_err(|_| anyhow!("ioc-bridge did not start:\n{}", proc.log_text()))?;
+        let http = line
+            .split_once("dashboard: ")
+            .map(|(_, u)| u.trim_end_matches('/').to_string())
+            .ok_or_else(|| anyhow!("unexpected first line {line:?}"))?;
+        Ok(Self {
+            proc,
+            http,
+            mqtt_port,
+            db,
+        })
+    }
+
+    pub fn get(&self, path: &str) -> Result<serde_json::Value> {
+        get_json(&format!("{}{path}", self.http))
+    }
+
+    /// Polls `path` until `pred` holds or `timeout`.
+    pub fn wait_for(
+        &self,
+        path: &str,
+        timeout: Duration,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Result<serde_json::Value> {
+        let end = Instant::now() + timeout;
+        loop {
+            let v = self.get(path)?;
+            if pred(&v) {
+                return Ok(v);
+            }
+            if Instant::now() > end {
+                bail!("timed out waiting on {path}; last answer {v}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+pub fn get_json(url: &str) -> Result<serde_json::Value> {
+    let mut resp = ureq::get(url).call().with_context(|| format!("GET {url}"))?;
+    let v: serde_json::Value = resp.body_mut().read_json()?;
+    Ok(v)
+}
+
+/// Writes an edge-agent config into `dir` and returns its path.
+pub fn write_agent_config(
+    dir: &Path,
+    mqtt_port: u16,
+    gallery: &Path,
+    cameras: &[(&str, String)],
+    extra_recognition: &str,
+) -> Result<PathBuf> {
+    let ws = workspace();
+    let mut text = format!(
+        "site_id = \"test-site\"\nedge_id = \"edge-1\"\n[mqtt]\nhost = \"127.0.0.1\"\nport = {mqtt_port}\nconnect_timeout_secs = 3\n\
+         [models]\nmanifests_dir = \"{}\"\ndir = \"{}\"\nort_dylib_path = \"{}\"\nface_detector = \"yunet_s_640_640\"\n\
+         face_embedder = \"mobilefacenet_192d\"\n[recognition]\nmin_face_px = 40\nrepeat_after_secs = 1\n{extra_recognition}\n\
+         [gallery]\npath = \"{}\"\n",
+        ws.join("models/manifests").display(),
+        models_dir().display(),
+        ort_dylib().display(),
+        gallery.display()
+    );
+    for (id, uri) in cameras {
+        text.push_str(&format!(
+            "[[cameras]]\nid = \"{id}\"\nuri = \"{uri}\"\nanalysis_fps = 5\nfast_file = {}\n",
+            uri.starts_with("file://")
+        ));
+    }
+    let p = dir.join("edge-agent.toml");
+    std::fs::write(&p, text)?;
+    Ok(p)
+}
+
+/// Runs a binary to completion with a time limit; returns (exit code, stdout, stderr).
+pub fn run_to_end(cmd: &mut Command, limit: Duration) -> Result<(i32, String, String)> {
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut out = child.stdout.take().ok_or_else(|| anyhow!("stdout"))?;
+    let mut err = child.stderr.take().ok_or_else(|| anyhow!("stderr"))?;
+    let t_out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut out, &mut s);
+        s
+    });
+    let t_err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut err, &mut s);
+        s
+    });
+    let end = Instant::now() + limit;
+    let status = loop {
+        if let Some(s) = child.try_wait()? {
+            break s;
+        }
+        if Instant::now() > end {
+            let _ = child.kill();
+            let _ = child.wait();
+            let e = t_err.join().unwrap_or_default();
+            bail!("process exceeded {limit:?}; stderr:\n{e}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let o = t_out.join().unwrap_or_default();
+    let e = t_err.join().unwrap_or_default();
+    Ok((status.code().unwrap_or(-1), o, e))
+}

@@ -1,0 +1,357 @@
+//! Edge agent configuration (TOML). Every field is documented in `print-default-config`.
+//! Relative paths are resolved against the directory of the config file.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole agent configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Site this edge box belongs to (e.g. a tourist site or industrial park): `[A-Za-z0-9_-]`.
+    pub site_id: String,
+    /// This edge box's id, unique within the site.
+    pub edge_id: String,
+    pub mqtt: MqttConfig,
+    pub models: ModelsConfig,
+    #[serde(default)]
+    pub recognition: RecognitionConfig,
+    pub gallery: GalleryConfig,
+    /// Cameras analysed by this box.
+    pub cameras: Vec<CameraConfig>,
+}
+
+/// Broker the agent publishes events to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MqttConfig {
+    pub host: String,
+    pub port: u16,
+    /// MQTT client id; empty means `edge-<site_id>-<edge_id>`.
+    #[serde(default)]
+    pub client_id: String,
+    /// MQTT keep-alive.
+    #[serde(default = "default_keep_alive_secs")]
+    pub keep_alive_secs: u64,
+    /// How long to wait for the broker at start before giving up with an error.
+    #[serde(default = "default_connect_timeout_secs")]
+    pub connect_timeout_secs: u64,
+}
+
+fn default_keep_alive_secs() -> u64 {
+    30
+}
+fn default_connect_timeout_secs() -> u64 {
+    10
+}
+
+/// Which models to run and where they live.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelsConfig {
+    /// Directory of model manifests (`<id>.toml`).
+    pub manifests_dir: PathBuf,
+    /// Directory the weights were installed into by `scripts/setup.sh`.
+    pub dir: PathBuf,
+    /// `libonnxruntime.so`; empty means the `ORT_DYLIB_PATH` environment variable.
+    #[serde(default)]
+    pub ort_dylib_path: Option<PathBuf>,
+    /// Face detector manifest id.
+    pub face_detector: String,
+    /// Face embedder manifest id.
+    pub face_embedder: String,
+    /// Threads one inference may use.
+    #[serde(default = "default_intra_threads")]
+    pub intra_threads: usize,
+}
+
+fn default_intra_threads() -> usize {
+    2
+}
+
+/// How faces become identities.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RecognitionConfig {
+    /// Faces whose box is smaller than this (shorter side, pixels) are not embedded.
+    pub min_face_px: u32,
+    /// Override of the embedder manifest's operating threshold (a distance under its metric).
+    /// Leave unset to use the calibrated value from the manifest.
+    #[serde(default)]
+    pub match_threshold: Option<f32>,
+    /// The same person on the same camera is announced again only after this long.
+    pub repeat_after_secs: u64,
+    /// Override of the detector manifest's score threshold.
+    #[serde(default)]
+    pub detector_score_threshold: Option<f32>,
+}
+
+impl Default for RecognitionConfig {
+    fn default() -> Self {
+        Self {
+            min_face_px: 40,
+            match_threshold: None,
+            repeat_after_secs: 30,
+            detector_score_threshold: None,
+        }
+    }
+}
+
+/// Where the enrolled people are stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GalleryConfig {
+    /// Gallery file written by `edge-agent enrol`.
+    pub path: PathBuf,
+}
+
+/// One camera.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Camera id, unique on this edge: `[A-Za-z0-9_-]`.
+    pub id: String,
+    /// `rtsp://user:pass@host/path`, `file:///abs/path.mp4`, `http://...` or `testsrc://ball`.
+    /// Credentials are never logged.
+    pub uri: String,
+    /// Frames analysed per second (older frames are skipped, newest kept).
+    pub analysis_fps: u32,
+    /// Scale frames to this width before analysis; unset keeps the stream's size.
+    #[serde(default)]
+    pub width: Option<u32>,
+    /// For `file://` sources: start again at the end (demo scenes). Otherwise the camera stops
+    /// at the end of the file.
+    #[serde(default)]
+    pub loop_file: bool,
+    /// For `file://` sources: read as fast as analysis allows instead of at the file's pace.
+    #[serde(default)]
+    pub fast_file: bool,
+}
+
+/// Every problem found in a config, reported together.
+#[derive(Debug, thiserror::Error)]
+#[error("{} has {} problem(s):\n  - {}", path.display(), problems.len(), problems.join("\n  - "))]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub problems: Vec<String>,
+}
+
+impl Config {
+    /// Reads, resolves relative paths against the file's directory, and validates.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            problems: vec![format!("cannot read: {e}")],
+        })?;
+        let mut cfg: Config = toml::from_str(&text).map_err(|e| ConfigError {
+            path: path.to_owned(),
+            problems: vec![e.to_string()],
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        cfg.resolve_paths(base);
+        let problems = cfg.validate();
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(ConfigError {
+                path: path.to_owned(),
+                problems,
+            })
+        }
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let fix = |p: &mut PathBuf| {
+            if p.is_relative() && !p.as_os_str().is_empty() {
+                *p = base.join(&*p);
+            }
+        };
+        fix(&mut self.models.manifests_dir);
+        fix(&mut self.models.dir);
+        if let Some(p) = self.models.ort_dylib_path.as_mut() {
+            fix(p);
+        }
+        fix(&mut self.gallery.path);
+    }
+
+    /// The MQTT client id in use.
+    pub fn client_id(&self) -> String {
+        if self.mqtt.client_id.is_empty() {
+            format!("edge-{}-{}", self.site_id, self.edge_id)
+        } else {
+            self.mqtt.client_id.clone()
+        }
+    }
+
+    /// Returns every problem found (empty when valid).
+    pub fn validate(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        for (field, v) in [("site_id", &self.site_id), ("edge_id", &self.edge_id)] {
+            if let Err(e) = wire::validate_id(field, v) {
+                p.push(e.to_string());
+            }
+        }
+        if self.mqtt.host.trim().is_empty() {
+            p.push("mqtt.host is empty".into());
+        }
+        if self.mqtt.port == 0 {
+            p.push("mqtt.port must be 1-65535".into());
+        }
+        if self.mqtt.keep_alive_secs < 5 {
+            p.push("mqtt.keep_alive_secs must be at least 5".into());
+        }
+        if self.mqtt.connect_timeout_secs == 0 {
+            p.push("mqtt.connect_timeout_secs must be at least 1".into());
+        }
+        if !self.models.manifests_dir.is_dir() {
+            p.push(format!("models.manifests_dir {} is not a directory", self.models.manifests_dir.display()));
+        } else {
+            for (field, id) in [("face_detector", &self.models.face_detector), ("face_embedder", &self.models.face_embedder)] {
+                let f = self.models.manifests_dir.join(format!("{id}.toml"));
+                if !f.is_file() {
+                    p.push(format!("models.{field} {id:?}: no manifest at {}", f.display()));
+                }
+            }
+        }
+        if !self.models.dir.is_dir() {
+            p.push(format!(
+                "models.dir {} is not a directory (run scripts/setup.sh)",
+                self.models.dir.display()
+            ));
+        }
+        if self.models.intra_threads == 0 || self.models.intra_threads > 64 {
+            p.push("models.intra_threads must be 1-64".into());
+        }
+        let r = &self.recognition;
+        if r.min_face_px < 16 {
+            p.push("recognition.min_face_px must be at least 16 (smaller faces cannot be recognised)".into());
+        }
+        if let Some(t) = r.match_threshold {
+            if !(t.is_finite() && t > 0.0) {
+                p.push("recognition.match_threshold must be a positive distance".into());
+            }
+        }
+        if let Some(t) = r.detector_score_threshold {
+            if !(t > 0.0 && t < 1.0) {
+                p.push("recognition.detector_score_threshold must be between 0 and 1".into());
+            }
+        }
+        if self.cameras.is_empty() {
+            p.push("no [[cameras]] configured".into());
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in self.cameras.iter().enumerate() {
+            let name = format!("cameras[{i}] ({})", c.id);
+            if let Err(e) = wire::validate_id("id", &c.id) {
+                p.push(format!("{name}: {e}"));
+            }
+            if !seen.insert(c.id.clone()) {
+                p.push(format!("{name}: duplicate camera id"));
+            }
+            if c.analysis_fps == 0 || c.analysis_fps > 60 {
+                p.push(format!("{name}: analysis_fps must be 1-60, got {}", c.analysis_fps));
+            }
+            if let Some(w) = c.width {
+                if !(64..=7680).contains(&w) {
+                    p.push(format!("{name}: width must be 64-7680, got {w}"));
+                }
+            }
+            match c.uri.split_once("://") {
+                Some(("file", rest)) => {
+                    let path = Path::new(rest);
+                    if !path.is_file() {
+                        p.push(format!("{name}: video file {} does not exist", path.display()));
+                    }
+                }
+                Some(("rtsp" | "rtsps" | "http" | "https" | "testsrc", _)) => {}
+                _ => p.push(format!(
+                    "{name}: uri {} must start with rtsp://, file://, http(s):// or testsrc://",
+                    pipeline::redact_uri(&c.uri)
+                )),
+            }
+            if (c.loop_file || c.fast_file) && !c.uri.starts_with("file://") {
+                p.push(format!("{name}: loop_file and fast_file only apply to file:// sources"));
+            }
+        }
+        p
+    }
+}
+
+/// The documented default configuration printed by `print-default-config`.
+pub const DEFAULT_CONFIG: &str = include_str!("../../configs/edge-agent.default.toml");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, text: &str) -> PathBuf {
+        let p = dir.join("agent.toml");
+        std::fs::write(&p, text).expect("write");
+        p
+    }
+
+    #[test]
+    fn every_problem_in_a_config_is_reported_at_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(
+            dir.path(),
+            r#"
+site_id = "bad site"
+edge_id = "e1"
+[mqtt]
+host = ""
+port = 0
+[models]
+manifests_dir = "nope"
+dir = "nope"
+face_detector = "x"
+face_embedder = "y"
+[recognition]
+min_face_px = 4
+repeat_after_secs = 1
+[gallery]
+path = "g.json"
+[[cameras]]
+id = "c1"
+uri = "ftp://x"
+analysis_fps = 0
+[[cameras]]
+id = "c1"
+uri = "file:///does/not/exist.mp4"
+analysis_fps = 5
+"#,
+        );
+        let err = Config::load(&p).expect_err("must fail");
+        let text = err.to_string();
+        for needle in [
+            "site_id",
+            "mqtt.host",
+            "mqtt.port",
+            "models.manifests_dir",
+            "models.dir",
+            "min_face_px",
+            "ftp://x",
+            "analysis_fps",
+            "duplicate camera id",
+            "/does/not/exist.mp4",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in:\n{text}");
+        }
+        assert!(err.problems.len() >= 10, "{text}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = write(dir.path(), "site_id = \"s\"\nedge_id = \"e\"\ncamreas = []\n");
+        let err = Config::load(&p).expect_err("must fail");
+        assert!(err.to_string().contains("camreas"), "{err}");
+    }
+
+    #[test]
+    fn the_default_config_parses() {
+        let cfg: Config = toml::from_str(DEFAULT_CONFIG).expect("default config parses");
+        assert_eq!(cfg.models.face_embedder, "mobilefacenet_192d");
+    }
+}

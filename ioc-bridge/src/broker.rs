@@ -1,0 +1,59 @@
+//! The embedded MQTT broker (rumqttd) for the one-command default deployment.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener};
+
+use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("embedded MQTT broker cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+    #[error("embedded MQTT broker thread could not start: {0}")]
+    Thread(String),
+}
+
+/// Starts rumqttd on its own thread, listening on `addr` (MQTT 3.1.1).
+pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
+    // rumqttd only logs a bind failure on its own thread; check first for a clear error.
+    TcpListener::bind(addr)
+        .map(drop)
+        .map_err(|e| BrokerError::Listen { addr, reason: e.to_string() })?;
+    let server = ServerSettings {
+        name: "v4".into(),
+        listen: addr,
+        tls: None,
+        next_connection_delay_ms: 1,
+        connections: ConnectionSettings {
+            connection_timeout_ms: 60_000,
+            max_payload_size: wire::MAX_ENVELOPE_BYTES + 4096,
+            max_inflight_count: 200,
+            auth: None,
+            external_auth: None,
+            dynamic_filters: true,
+        },
+    };
+    let config = Config {
+        id: 0,
+        router: RouterConfig {
+            max_connections: 10_000,
+            max_outgoing_packet_count: 200,
+            max_segment_size: 104_857_600,
+            max_segment_count: 10,
+            ..Default::default()
+        },
+        v4: Some(HashMap::from([("v4".to_string(), server)])),
+        ..Default::default()
+    };
+    std::thread::Builder::new()
+        .name("mqtt-broker".into())
+        .spawn(move || {
+            let mut broker = Broker::new(config);
+            if let Err(e) = broker.start() {
+                tracing::error!(error = %e, "embedded MQTT broker stopped");
+            }
+        })
+        .map_err(|e| BrokerError::Thread(e.to_string()))?;
+    tracing::info!(%addr, "embedded MQTT broker started");
+    Ok(())
+}

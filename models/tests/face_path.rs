@@ -1,0 +1,147 @@
+//! The face path on real photos from ../shared/testdata with the real models installed by
+//! scripts/setup.sh. Missing models or runtime are failures with a clear message, not skips.
+
+use std::path::{Path, PathBuf};
+
+use models::{Embedder, FaceDetector, FaceModels, ModelError, ModelManifest, RgbView};
+
+fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
+}
+
+fn load_models() -> FaceModels {
+    let (manifests, models_dir) = models::workspace_dirs();
+    FaceModels::load(
+        &manifests,
+        &models_dir,
+        "yunet_s_640_640",
+        "mobilefacenet_192d",
+        &models::workspace_runtime_options(),
+    )
+    .unwrap_or_else(|e| panic!("face models must load (run scripts/setup.sh first): {e}"))
+}
+
+fn open(rel: &str) -> image::RgbImage {
+    let p = testdata().join(rel);
+    image::open(&p)
+        .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+        .to_rgb8()
+}
+
+fn embed_one(m: &FaceModels, img: &image::RgbImage) -> Option<Vec<f32>> {
+    let view = RgbView::from_image(img);
+    let faces = m.detector.detect(view).expect("detect");
+    let best = faces.iter().max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))?;
+    let aligned = m.embedder.align(view, best)?;
+    m.embedder.embed(&[aligned]).expect("embed").pop()
+}
+
+#[test]
+fn a_portrait_has_one_face_with_landmarks_inside_its_box() {
+    let m = load_models();
+    let img = open("faces/face_recognition_examples/obama.jpg");
+    let faces = m.detector.detect(RgbView::from_image(&img)).expect("detect");
+    assert_eq!(faces.len(), 1, "{faces:?}");
+    let f = &faces[0];
+    assert!(f.score > 0.8);
+    for [x, y] in f.landmarks {
+        assert!(x > f.bbox[0] && x < f.bbox[0] + f.bbox[2] && y > f.bbox[1] && y < f.bbox[1] + f.bbox[3], "{f:?}");
+    }
+    // Eyes above the mouth, left eye left of right eye.
+    assert!(f.landmarks[0][0] < f.landmarks[1][0]);
+    assert!(f.landmarks[0][1] < f.landmarks[3][1]);
+}
+
+#[test]
+fn the_two_people_photo_has_two_faces() {
+    let m = load_models();
+    let img = open("faces/face_recognition_examples/two_people.jpg");
+    let faces = m.detector.detect(RgbView::from_image(&img)).expect("detect");
+    assert_eq!(faces.len(), 2, "{faces:?}");
+}
+
+#[test]
+fn celebrity_pairs_are_told_apart_at_the_manifest_threshold() {
+    let m = load_models();
+    let root = testdata().join("faces/celebrities");
+    let pairs = std::fs::read_to_string(root.join("pairs.tsv")).expect("pairs.tsv");
+    let spec = m.embedder.spec().clone();
+    let mut cache = std::collections::HashMap::new();
+    let (mut right, mut total) = (0, 0);
+    for line in pairs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let cols: Vec<&str> = line.split('\t').collect();
+        let mut emb = |rel: &str| {
+            cache
+                .entry(rel.to_string())
+                .or_insert_with(|| embed_one(&m, &open(&format!("faces/celebrities/{rel}"))))
+                .clone()
+        };
+        let (Some(a), Some(b)) = (emb(cols[0]), emb(cols[1])) else { continue };
+        let same = models::face::distance(spec.metric, &a, &b) < spec.threshold;
+        total += 1;
+        if same == (cols[2] == "same") {
+            right += 1;
+        }
+    }
+    let acc = right as f64 / total as f64;
+    assert!(total >= 120, "only {total} pairs had faces");
+    assert!(acc >= 0.95, "pair accuracy {acc:.3} over {total} pairs");
+}
+
+fn manifest_text(id: &str) -> String {
+    let (manifests, _) = models::workspace_dirs();
+    std::fs::read_to_string(manifests.join(format!("{id}.toml"))).expect("manifest")
+}
+
+#[test]
+fn a_model_whose_inputs_do_not_match_its_manifest_is_refused_naming_the_tensor() {
+    let (_, models_dir) = models::workspace_dirs();
+    // The detector's manifest pointed at the embedder's weights (sha256 made to match).
+    let emb = ModelManifest::from_toml(&manifest_text("mobilefacenet_192d"), Path::new("x")).expect("manifest");
+    let text = manifest_text("yunet_s_640_640")
+        .replace("face_detection/yunet_s_640_640.onnx", &emb.file)
+        .replace("8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4", &emb.sha256);
+    let manifest = ModelManifest::from_toml(&text, Path::new("x")).expect("manifest");
+    let err = models::YuNet::load(manifest, &models_dir, &models::workspace_runtime_options()).expect_err("must refuse");
+    let msg = err.to_string();
+    assert!(matches!(err, ModelError::Contract { .. }), "{msg}");
+    assert!(msg.contains("yunet_s_640_640") && msg.contains("input"), "{msg}");
+    assert!(msg.contains("[1,3,640,640]") && msg.contains("[?,3,112,112]"), "{msg}");
+}
+
+#[test]
+fn a_corrupt_model_file_is_a_load_error_naming_the_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("face_recognition/mobilefacenet_192d.onnx");
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&file, b"this is not an onnx protobuf at all").expect("write");
+    let sha = models::manifest::sha256_file(&file).expect("sha");
+    let text = manifest_text("mobilefacenet_192d")
+        .replace("a8059cbf3ee799c04b06636da86f7a9d067f9440fa83460130f1fe86d01b74ff", &sha);
+    let manifest = ModelManifest::from_toml(&text, Path::new("x")).expect("manifest");
+    let err = models::OnnxEmbedder::load(manifest, dir.path(), &models::workspace_runtime_options())
+        .expect_err("must refuse");
+    assert!(matches!(err, ModelError::Load { .. }), "{err}");
+    assert!(err.to_string().contains("mobilefacenet_192d.onnx"), "{err}");
+}
+
+#[test]
+fn a_model_file_with_the_wrong_checksum_or_missing_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifest = ModelManifest::from_toml(&manifest_text("mobilefacenet_192d"), Path::new("x")).expect("manifest");
+    let err = manifest.verify_weights(dir.path()).expect_err("missing");
+    assert!(matches!(err, ModelError::Missing { .. }), "{err}");
+    let file = dir.path().join(&manifest.file);
+    std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&file, b"truncated").expect("write");
+    let err = manifest.verify_weights(dir.path()).expect_err("checksum");
+    assert!(matches!(err, ModelError::Checksum { .. }), "{err}");
+    assert!(err.to_string().contains("mobilefacenet_192d"), "{err}");
+}
+
+#[test]
+fn a_manifest_with_an_unknown_field_is_refused_by_name() {
+    let text = manifest_text("mobilefacenet_192d").replace("[face_embedder]", "[face_embedder]\nthreshhold = 0.3");
+    let err = ModelManifest::from_toml(&text, Path::new("bad.toml")).expect_err("must refuse");
+    assert!(err.to_string().contains("threshhold"), "{err}");
+}
