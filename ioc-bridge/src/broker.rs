@@ -54,6 +54,17 @@ pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
             }
         })
         .map_err(|e| BrokerError::Thread(e.to_string()))?;
+    // The broker binds on its own thread: wait until it accepts connections.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(BrokerError::Listen {
+                addr,
+                reason: "broker did not start listening within 10 s".into(),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     tracing::info!(%addr, "embedded MQTT broker started");
     Ok(())
 }

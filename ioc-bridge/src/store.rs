@@ -244,7 +244,8 @@ impl Store {
             }
         }
         sql.push_str(" ORDER BY captured_at DESC, event_id DESC LIMIT ?");
-        let mut q = sqlx::query(&sql);
+        // Only fixed column names and operators are formatted in; every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for b in binds {
             q = q.bind(b);
         }

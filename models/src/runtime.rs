@@ -104,7 +104,7 @@ fn check_outlets(
         };
         match outlet.dtype() {
             ValueType::Tensor { ty, shape, .. } => {
-                if *ty != ort::tensor::TensorElementType::Float32 {
+                if *ty != ort::value::TensorElementType::Float32 {
                     return Err(ModelError::Contract {
                         model: model.into(),
                         tensor: spec.name.clone(),

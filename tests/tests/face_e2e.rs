@@ -52,7 +52,7 @@ fn enrolment_folder(dir: &std::path::Path) -> PathBuf {
     let root = dir.join("enrol");
     let photos: &[(&str, &[&str])] = &[
         ("angelina_jolie", &["img1.jpg", "img2.jpg", "img4.jpg"]),
-        ("jennifer_aniston", &["img3.jpg", "img12.jpg", "img54.jpg"]),
+        ("jennifer_aniston", &["img3.jpg", "img12.jpg", "img56.jpg"]),
         ("matt_damon", &["img29.jpg", "img30.jpg", "img32.jpg"]),
         ("mark_zuckerberg", &["img13.jpg", "img14.jpg", "img15.jpg"]),
     ];
