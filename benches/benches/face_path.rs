@@ -8,14 +8,21 @@ use edge_agent::gallery::{EmbedderIdentity, Gallery, IndexParams, Person};
 use models::{Embedder, FaceDetector, FaceModels, RgbView};
 
 fn photo() -> image::RgbImage {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/faces/face_recognition_examples/obama.jpg");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/testdata/faces/face_recognition_examples/obama.jpg");
     image::open(&p).expect("test photo").to_rgb8()
 }
 
 fn bench(c: &mut Criterion) {
     let (manifests, dir) = models::workspace_dirs();
-    let m = FaceModels::load(&manifests, &dir, "yunet_s_640_640", "mobilefacenet_192d", &models::workspace_runtime_options())
-        .expect("models (run scripts/setup.sh)");
+    let m = FaceModels::load(
+        &manifests,
+        &dir,
+        "yunet_s_640_640",
+        "mobilefacenet_192d",
+        &models::workspace_runtime_options(),
+    )
+    .expect("models (run scripts/setup.sh)");
     let img = photo();
     let view = RgbView::from_image(&img);
     let faces = m.detector.detect(view).expect("detect");
@@ -53,11 +60,17 @@ fn bench(c: &mut Criterion) {
             if p == 500 && s == 0 {
                 probe = v.clone();
             }
-            let person = Person { person_id: format!("p{p}"), name: format!("P {p}"), list: "staff".into() };
+            let person = Person {
+                person_id: format!("p{p}"),
+                name: format!("P {p}"),
+                list: "staff".into(),
+            };
             g.add_sample(person, String::new(), v).expect("add");
         }
     }
-    c.bench_function("gallery best-match, 10k samples", |b| b.iter(|| g.best(&probe).expect("match")));
+    c.bench_function("gallery best-match, 10k samples", |b| {
+        b.iter(|| g.best(&probe).expect("match"))
+    });
 }
 
 criterion_group!(benches, bench);

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use models::RgbView;
 use pipeline::{FrameSource, PipelineError, SourceOptions};
 use tokio::sync::mpsc;
-use wire::{BoxPx, EventBody, EventEnvelope, FaceMatch, Identity, Snapshot, SCHEMA_VERSION};
+use wire::{BoxPx, EventBody, EventEnvelope, FaceMatch, Identity, SCHEMA_VERSION, Snapshot};
 
 use crate::config::CameraConfig;
 use crate::gallery::Gallery;
@@ -94,7 +94,15 @@ pub fn run_camera(
         backoff = Duration::from_millis(500);
         last_announced.clear(); // stream time restarts with a new pipeline
         let started = Instant::now();
-        let ended = read_frames(&cam, &ctx, &stats, &tx, &mut source, &mut last_announced, started);
+        let ended = read_frames(
+            &cam,
+            &ctx,
+            &stats,
+            &tx,
+            &mut source,
+            &mut last_announced,
+            started,
+        );
         match ended {
             Ok(()) if ctx.stop.load(Ordering::SeqCst) => return CameraOutcome::Finished,
             Ok(()) if is_file(&cam.uri) && !cam.loop_file => {
@@ -154,16 +162,18 @@ fn read_frames(
                 }
             }
         };
-        stats.faces.fetch_add(results.len() as u64, Ordering::Relaxed);
+        stats
+            .faces
+            .fetch_add(results.len() as u64, Ordering::Relaxed);
         // Stream time orders repeats: wall time would be wrong for files read fast.
         let now = frame.pts.unwrap_or_else(|| started.elapsed());
         for r in results.iter().filter(|r| r.is_match) {
             let Some(best) = &r.best else { continue };
             let pid = &best.person.person_id;
-            if let Some(prev) = last_announced.get(pid) {
-                if now.saturating_sub(*prev) < ctx.repeat_after {
-                    continue;
-                }
+            if let Some(prev) = last_announced.get(pid)
+                && now.saturating_sub(*prev) < ctx.repeat_after
+            {
+                continue;
             }
             last_announced.insert(pid.clone(), now);
             stats.matches.fetch_add(1, Ordering::Relaxed);
@@ -199,7 +209,10 @@ fn face_match_event(
         stream_pts_ms: pts.map(|p| p.as_millis() as u64),
         body: EventBody::FaceMatch(FaceMatch {
             identity: Identity {
-                person_id: person.as_ref().map(|p| p.person_id.clone()).unwrap_or_default(),
+                person_id: person
+                    .as_ref()
+                    .map(|p| p.person_id.clone())
+                    .unwrap_or_default(),
                 name: person.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
                 list: person.as_ref().map(|p| p.list.clone()).unwrap_or_default(),
             },
@@ -218,7 +231,13 @@ fn snapshot(view: RgbView<'_>, bbox: [f32; 4]) -> Option<Snapshot> {
     use sha2::Digest;
     let [x, y, w, h] = bbox;
     let m = 0.3;
-    let crop = models::imageops::crop(view, x - w * m, y - h * m, w * (1.0 + 2.0 * m), h * (1.0 + 2.0 * m));
+    let crop = models::imageops::crop(
+        view,
+        x - w * m,
+        y - h * m,
+        w * (1.0 + 2.0 * m),
+        h * (1.0 + 2.0 * m),
+    );
     let mut buf = Cursor::new(Vec::new());
     let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut buf, 85);
     crop.write_with_encoder(enc).ok()?;

@@ -205,12 +205,21 @@ impl Config {
             p.push("mqtt.connect_timeout_secs must be at least 1".into());
         }
         if !self.models.manifests_dir.is_dir() {
-            p.push(format!("models.manifests_dir {} is not a directory", self.models.manifests_dir.display()));
+            p.push(format!(
+                "models.manifests_dir {} is not a directory",
+                self.models.manifests_dir.display()
+            ));
         } else {
-            for (field, id) in [("face_detector", &self.models.face_detector), ("face_embedder", &self.models.face_embedder)] {
+            for (field, id) in [
+                ("face_detector", &self.models.face_detector),
+                ("face_embedder", &self.models.face_embedder),
+            ] {
                 let f = self.models.manifests_dir.join(format!("{id}.toml"));
                 if !f.is_file() {
-                    p.push(format!("models.{field} {id:?}: no manifest at {}", f.display()));
+                    p.push(format!(
+                        "models.{field} {id:?}: no manifest at {}",
+                        f.display()
+                    ));
                 }
             }
         }
@@ -225,17 +234,20 @@ impl Config {
         }
         let r = &self.recognition;
         if r.min_face_px < 16 {
-            p.push("recognition.min_face_px must be at least 16 (smaller faces cannot be recognised)".into());
+            p.push(
+                "recognition.min_face_px must be at least 16 (smaller faces cannot be recognised)"
+                    .into(),
+            );
         }
-        if let Some(t) = r.match_threshold {
-            if !(t.is_finite() && t > 0.0) {
-                p.push("recognition.match_threshold must be a positive distance".into());
-            }
+        if let Some(t) = r.match_threshold
+            && !(t.is_finite() && t > 0.0)
+        {
+            p.push("recognition.match_threshold must be a positive distance".into());
         }
-        if let Some(t) = r.detector_score_threshold {
-            if !(t > 0.0 && t < 1.0) {
-                p.push("recognition.detector_score_threshold must be between 0 and 1".into());
-            }
+        if let Some(t) = r.detector_score_threshold
+            && !(t > 0.0 && t < 1.0)
+        {
+            p.push("recognition.detector_score_threshold must be between 0 and 1".into());
         }
         if self.cameras.is_empty() {
             p.push("no [[cameras]] configured".into());
@@ -250,18 +262,24 @@ impl Config {
                 p.push(format!("{name}: duplicate camera id"));
             }
             if c.analysis_fps == 0 || c.analysis_fps > 60 {
-                p.push(format!("{name}: analysis_fps must be 1-60, got {}", c.analysis_fps));
+                p.push(format!(
+                    "{name}: analysis_fps must be 1-60, got {}",
+                    c.analysis_fps
+                ));
             }
-            if let Some(w) = c.width {
-                if !(64..=7680).contains(&w) {
-                    p.push(format!("{name}: width must be 64-7680, got {w}"));
-                }
+            if let Some(w) = c.width
+                && !(64..=7680).contains(&w)
+            {
+                p.push(format!("{name}: width must be 64-7680, got {w}"));
             }
             match c.uri.split_once("://") {
                 Some(("file", rest)) => {
                     let path = Path::new(rest);
                     if !path.is_file() {
-                        p.push(format!("{name}: video file {} does not exist", path.display()));
+                        p.push(format!(
+                            "{name}: video file {} does not exist",
+                            path.display()
+                        ));
                     }
                 }
                 Some(("rtsp" | "rtsps" | "http" | "https" | "testsrc", _)) => {}
@@ -271,7 +289,9 @@ impl Config {
                 )),
             }
             if (c.loop_file || c.fast_file) && !c.uri.starts_with("file://") {
-                p.push(format!("{name}: loop_file and fast_file only apply to file:// sources"));
+                p.push(format!(
+                    "{name}: loop_file and fast_file only apply to file:// sources"
+                ));
             }
         }
         p
@@ -344,7 +364,10 @@ analysis_fps = 5
     #[test]
     fn an_unknown_field_is_named() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = write(dir.path(), "site_id = \"s\"\nedge_id = \"e\"\ncamreas = []\n");
+        let p = write(
+            dir.path(),
+            "site_id = \"s\"\nedge_id = \"e\"\ncamreas = []\n",
+        );
         let err = Config::load(&p).expect_err("must fail");
         assert!(err.to_string().contains("camreas"), "{err}");
     }

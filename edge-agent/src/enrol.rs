@@ -34,7 +34,10 @@ pub enum EnrolError {
 
 fn is_image(p: &Path) -> bool {
     matches!(
-        p.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref(),
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
         Some("jpg" | "jpeg" | "png")
     )
 }
@@ -78,7 +81,11 @@ pub fn enrol_folder(
         if !person_dir.is_dir() {
             continue;
         }
-        let Some(person_id) = person_dir.file_name().and_then(|n| n.to_str()).map(str::to_owned) else {
+        let Some(person_id) = person_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .map(str::to_owned)
+        else {
             continue;
         };
         let mut enrolled_any = false;
@@ -130,7 +137,10 @@ pub fn open_or_new(path: &Path, recogniser: &Recogniser) -> Result<Gallery, Gall
     if path.exists() {
         Gallery::load(path, &recogniser.embedder_identity())
     } else {
-        Ok(Gallery::new(recogniser.embedder_identity(), IndexParams::default()))
+        Ok(Gallery::new(
+            recogniser.embedder_identity(),
+            IndexParams::default(),
+        ))
     }
 }
 

@@ -169,11 +169,17 @@ impl Gallery {
             reason,
         };
         let bytes = std::fs::read(path).map_err(|e| read_err(e.to_string()))?;
-        let file: GalleryFile = serde_json::from_slice(&bytes).map_err(|e| read_err(e.to_string()))?;
+        let file: GalleryFile =
+            serde_json::from_slice(&bytes).map_err(|e| read_err(e.to_string()))?;
         if file.format != GALLERY_FORMAT {
-            return Err(read_err(format!("format {} (this build reads {GALLERY_FORMAT})", file.format)));
+            return Err(read_err(format!(
+                "format {} (this build reads {GALLERY_FORMAT})",
+                file.format
+            )));
         }
-        if file.embedder.id != current.id || !file.embedder.sha256.eq_ignore_ascii_case(&current.sha256) {
+        if file.embedder.id != current.id
+            || !file.embedder.sha256.eq_ignore_ascii_case(&current.sha256)
+        {
             return Err(GalleryError::EmbedderMismatch {
                 path: path.to_owned(),
                 gallery_embedder: file.embedder.id.clone(),
@@ -192,7 +198,10 @@ impl Gallery {
                 )));
             }
             if !file.people.iter().any(|p| p.person_id == s.person_id) {
-                return Err(read_err(format!("sample refers to unknown person {}", s.person_id)));
+                return Err(read_err(format!(
+                    "sample refers to unknown person {}",
+                    s.person_id
+                )));
             }
         }
         let index = build_index(&file);
@@ -232,14 +241,24 @@ impl Gallery {
     }
 
     /// Adds (or updates) a person and one sample of them.
-    pub fn add_sample(&mut self, person: Person, source: String, embedding: Vec<f32>) -> Result<(), GalleryError> {
+    pub fn add_sample(
+        &mut self,
+        person: Person,
+        source: String,
+        embedding: Vec<f32>,
+    ) -> Result<(), GalleryError> {
         if embedding.len() != self.file.embedder.dim {
             return Err(GalleryError::Dimension {
                 expected: self.file.embedder.dim,
                 got: embedding.len(),
             });
         }
-        match self.file.people.iter_mut().find(|p| p.person_id == person.person_id) {
+        match self
+            .file
+            .people
+            .iter_mut()
+            .find(|p| p.person_id == person.person_id)
+        {
             Some(p) => *p = person.clone(),
             None => self.file.people.push(person.clone()),
         }
@@ -275,9 +294,15 @@ impl Gallery {
         let k = self.file.samples.len().min(10);
         let ef = self.file.index.ef_search.max(k);
         let hits = self.index.search(probe, k, ef);
-        let best = hits.iter().min_by(|a, b| a.distance.total_cmp(&b.distance))?;
+        let best = hits
+            .iter()
+            .min_by(|a, b| a.distance.total_cmp(&b.distance))?;
         let sample = self.file.samples.get(best.d_id)?;
-        let person = self.file.people.iter().find(|p| p.person_id == sample.person_id)?;
+        let person = self
+            .file
+            .people
+            .iter()
+            .find(|p| p.person_id == sample.person_id)?;
         Some(Match {
             person: person.clone(),
             distance: best.distance,
@@ -317,8 +342,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("g.json");
         let mut g = Gallery::new(ident(), IndexParams::default());
-        g.add_sample(person("lan"), "a.jpg".into(), unit([1.0, 0.1, 0.0, 0.0])).expect("add");
-        g.add_sample(person("minh"), "b.jpg".into(), unit([0.0, 1.0, 0.1, 0.0])).expect("add");
+        g.add_sample(person("lan"), "a.jpg".into(), unit([1.0, 0.1, 0.0, 0.0]))
+            .expect("add");
+        g.add_sample(person("minh"), "b.jpg".into(), unit([0.0, 1.0, 0.1, 0.0]))
+            .expect("add");
         g.save(&path).expect("save");
         let g = Gallery::load(&path, &ident()).expect("load");
         let m = g.best(&unit([0.9, 0.2, 0.0, 0.0])).expect("match");
@@ -332,20 +359,26 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("g.json");
         let mut g = Gallery::new(ident(), IndexParams::default());
-        g.add_sample(person("lan"), "a.jpg".into(), unit([1.0, 0.0, 0.0, 0.0])).expect("add");
+        g.add_sample(person("lan"), "a.jpg".into(), unit([1.0, 0.0, 0.0, 0.0]))
+            .expect("add");
         g.save(&path).expect("save");
         let mut other = ident();
         other.sha256 = "cd".repeat(32);
         let err = Gallery::load(&path, &other).expect_err("must refuse");
-        assert!(matches!(err, GalleryError::EmbedderMismatch { .. }), "{err}");
+        assert!(
+            matches!(err, GalleryError::EmbedderMismatch { .. }),
+            "{err}"
+        );
         assert!(err.to_string().contains("re-enrol"), "{err}");
     }
 
     #[test]
     fn a_removed_person_is_never_matched_again() {
         let mut g = Gallery::new(ident(), IndexParams::default());
-        g.add_sample(person("lan"), "a.jpg".into(), unit([1.0, 0.0, 0.0, 0.0])).expect("add");
-        g.add_sample(person("minh"), "b.jpg".into(), unit([0.0, 1.0, 0.0, 0.0])).expect("add");
+        g.add_sample(person("lan"), "a.jpg".into(), unit([1.0, 0.0, 0.0, 0.0]))
+            .expect("add");
+        g.add_sample(person("minh"), "b.jpg".into(), unit([0.0, 1.0, 0.0, 0.0]))
+            .expect("add");
         assert!(g.remove_person("lan"));
         let m = g.best(&unit([1.0, 0.0, 0.0, 0.0])).expect("match");
         assert_eq!(m.person.person_id, "minh");
@@ -354,7 +387,15 @@ mod tests {
     #[test]
     fn an_embedding_of_the_wrong_size_is_refused() {
         let mut g = Gallery::new(ident(), IndexParams::default());
-        let err = g.add_sample(person("lan"), "a.jpg".into(), vec![1.0; 3]).expect_err("must refuse");
-        assert!(matches!(err, GalleryError::Dimension { expected: 4, got: 3 }));
+        let err = g
+            .add_sample(person("lan"), "a.jpg".into(), vec![1.0; 3])
+            .expect_err("must refuse");
+        assert!(matches!(
+            err,
+            GalleryError::Dimension {
+                expected: 4,
+                got: 3
+            }
+        ));
     }
 }

@@ -19,7 +19,6 @@ pub mod recognise;
 
 use std::sync::Arc;
 
-
 /// Loads the face models named in the config.
 pub fn load_models(cfg: &config::Config) -> Result<Arc<models::FaceModels>, models::ModelError> {
     let opts = models::RuntimeOptions {
@@ -52,4 +51,3 @@ pub fn recogniser(cfg: &config::Config, models: Arc<models::FaceModels>) -> reco
         min_face_px: cfg.recognition.min_face_px,
     }
 }
-

@@ -15,7 +15,11 @@ use edge_agent::gallery::Gallery;
 use edge_agent::publisher::Publisher;
 
 #[derive(Parser)]
-#[command(name = "edge-agent", version, about = "Gate analytics on an edge box: cameras -> faces -> events over MQTT")]
+#[command(
+    name = "edge-agent",
+    version,
+    about = "Gate analytics on an edge box: cameras -> faces -> events over MQTT"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -109,7 +113,12 @@ fn load_config(path: &std::path::Path) -> Result<Option<Config>> {
     }
 }
 
-fn enrol_cmd(cfg: &Config, photos: &std::path::Path, list: &str, replace: bool) -> Result<ExitCode> {
+fn enrol_cmd(
+    cfg: &Config,
+    photos: &std::path::Path,
+    list: &str,
+    replace: bool,
+) -> Result<ExitCode> {
     if let Err(e) = wire::validate_id("list", list) {
         anyhow::bail!("{e}");
     }
@@ -136,7 +145,10 @@ fn enrol_cmd(cfg: &Config, photos: &std::path::Path, list: &str, replace: bool) 
         gallery.embedder().id,
     );
     if report.enrolled_photos == 0 {
-        eprintln!("error: no photo under {} could be enrolled", photos.display());
+        eprintln!(
+            "error: no photo under {} could be enrolled",
+            photos.display()
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
@@ -146,8 +158,10 @@ fn run_cmd(cfg: Config) -> Result<ExitCode> {
     // Everything that can be wrong is checked before any camera starts.
     let models = edge_agent::load_models(&cfg).context("loading face models")?;
     let rec = edge_agent::recogniser(&cfg, models);
-    let gallery = Gallery::load(&cfg.gallery.path, &rec.embedder_identity())
-        .with_context(|| "loading the gallery (enrol people first with `edge-agent enrol`)".to_string())?;
+    let gallery =
+        Gallery::load(&cfg.gallery.path, &rec.embedder_identity()).with_context(|| {
+            "loading the gallery (enrol people first with `edge-agent enrol`)".to_string()
+        })?;
     tracing::info!(
         people = gallery.people().len(),
         samples = gallery.sample_count(),
@@ -162,7 +176,11 @@ fn run_cmd(cfg: Config) -> Result<ExitCode> {
     rt.block_on(async move { run_async(cfg, rec, gallery).await })
 }
 
-async fn run_async(cfg: Config, rec: edge_agent::recognise::Recogniser, gallery: Gallery) -> Result<ExitCode> {
+async fn run_async(
+    cfg: Config,
+    rec: edge_agent::recognise::Recogniser,
+    gallery: Gallery,
+) -> Result<ExitCode> {
     let publisher = Arc::new(Publisher::connect(&cfg).await?);
     let stop = Arc::new(AtomicBool::new(false));
     let ctx = Arc::new(CameraContext {

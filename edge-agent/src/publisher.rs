@@ -19,7 +19,11 @@ use crate::config::Config;
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("MQTT broker at {host}:{port} is unreachable: {reason}")]
-    Unreachable { host: String, port: u16, reason: String },
+    Unreachable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
     #[error("MQTT broker at {host}:{port} did not answer within {secs} s")]
     Timeout { host: String, port: u16, secs: u64 },
 }
@@ -61,11 +65,20 @@ impl Publisher {
         let status_topic = wire::topics::edge_status(&cfg.site_id, &cfg.edge_id);
         let mut opts = MqttOptions::new(cfg.client_id(), m.host.clone(), m.port);
         opts.set_keep_alive(Duration::from_secs(m.keep_alive_secs));
-        opts.set_max_packet_size(wire::MAX_ENVELOPE_BYTES + 4096, wire::MAX_ENVELOPE_BYTES + 4096);
-        opts.set_last_will(LastWill::new(&status_topic, status_payload(cfg, "offline"), QoS::AtLeastOnce, true));
+        opts.set_max_packet_size(
+            wire::MAX_ENVELOPE_BYTES + 4096,
+            wire::MAX_ENVELOPE_BYTES + 4096,
+        );
+        opts.set_last_will(LastWill::new(
+            &status_topic,
+            status_payload(cfg, "offline"),
+            QoS::AtLeastOnce,
+            true,
+        ));
         let (client, mut eventloop) = AsyncClient::new(opts, 64);
         let secs = m.connect_timeout_secs;
-        let first = tokio::time::timeout(Duration::from_secs(secs), wait_connack(&mut eventloop)).await;
+        let first =
+            tokio::time::timeout(Duration::from_secs(secs), wait_connack(&mut eventloop)).await;
         match first {
             Err(_) => {
                 return Err(PublishError::Timeout {
@@ -94,7 +107,12 @@ impl Publisher {
         };
         let _ = me
             .client
-            .publish(&me.status_topic, QoS::AtLeastOnce, true, status_payload(cfg, "online"))
+            .publish(
+                &me.status_topic,
+                QoS::AtLeastOnce,
+                true,
+                status_payload(cfg, "online"),
+            )
             .await;
         Ok(me)
     }
@@ -105,7 +123,11 @@ impl Publisher {
             let topic = wire::topics::events(&env.site_id, &env.edge_id, &env.camera_id);
             // publish() only fails when the event loop is gone (shutdown); the request queue
             // applies backpressure by making this await.
-            match self.client.publish(topic, QoS::AtLeastOnce, false, env.to_json()).await {
+            match self
+                .client
+                .publish(topic, QoS::AtLeastOnce, false, env.to_json())
+                .await
+            {
                 Ok(()) => {
                     self.stats.queued.fetch_add(1, Ordering::SeqCst);
                 }
@@ -138,11 +160,18 @@ impl Publisher {
     pub async fn shutdown(self, cfg: &Config) {
         let _ = self
             .client
-            .publish(&self.status_topic, QoS::AtLeastOnce, true, status_payload(cfg, "offline"))
+            .publish(
+                &self.status_topic,
+                QoS::AtLeastOnce,
+                true,
+                status_payload(cfg, "offline"),
+            )
             .await;
         let before = self.stats.acked.load(Ordering::SeqCst);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
-        while self.stats.acked.load(Ordering::SeqCst) == before && tokio::time::Instant::now() < deadline {
+        while self.stats.acked.load(Ordering::SeqCst) == before
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         let _ = self.client.disconnect().await;

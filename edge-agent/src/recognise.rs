@@ -33,7 +33,10 @@ impl std::fmt::Display for EnrolSkip {
             EnrolSkip::NoFace => write!(f, "no face found"),
             EnrolSkip::SeveralFaces(n) => write!(f, "{n} faces found, exactly one is needed"),
             EnrolSkip::TooSmall { side_px, min_px } => {
-                write!(f, "face is {side_px} px, smaller than the {min_px} px minimum")
+                write!(
+                    f,
+                    "face is {side_px} px, smaller than the {min_px} px minimum"
+                )
             }
             EnrolSkip::Unalignable => write!(f, "face landmarks could not be aligned"),
         }
@@ -61,7 +64,11 @@ impl Recogniser {
     }
 
     /// Detects, embeds and matches every face at least `min_face_px` in size.
-    pub fn analyse(&self, image: RgbView<'_>, gallery: &Gallery) -> Result<Vec<FaceResult>, ModelError> {
+    pub fn analyse(
+        &self,
+        image: RgbView<'_>,
+        gallery: &Gallery,
+    ) -> Result<Vec<FaceResult>, ModelError> {
         let faces: Vec<Face> = self
             .models
             .detector
@@ -95,7 +102,10 @@ impl Recogniser {
     }
 
     /// The embedding of the single usable face of an enrolment photo.
-    pub fn enrol_embedding(&self, image: RgbView<'_>) -> Result<Result<Vec<f32>, EnrolSkip>, ModelError> {
+    pub fn enrol_embedding(
+        &self,
+        image: RgbView<'_>,
+    ) -> Result<Result<Vec<f32>, EnrolSkip>, ModelError> {
         let faces = self.models.detector.detect(image)?;
         let face = match faces.as_slice() {
             [] => return Ok(Err(EnrolSkip::NoFace)),

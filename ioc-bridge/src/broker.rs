@@ -18,7 +18,10 @@ pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
     // rumqttd only logs a bind failure on its own thread; check first for a clear error.
     TcpListener::bind(addr)
         .map(drop)
-        .map_err(|e| BrokerError::Listen { addr, reason: e.to_string() })?;
+        .map_err(|e| BrokerError::Listen {
+            addr,
+            reason: e.to_string(),
+        })?;
     let server = ServerSettings {
         name: "v4".into(),
         listen: addr,
@@ -56,7 +59,9 @@ pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
         .map_err(|e| BrokerError::Thread(e.to_string()))?;
     // The broker binds on its own thread: wait until it accepts connections.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200)).is_err() {
+    while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
+        .is_err()
+    {
         if std::time::Instant::now() > deadline {
             return Err(BrokerError::Listen {
                 addr,

@@ -69,20 +69,28 @@ impl Config {
             path: path.to_owned(),
             problems,
         };
-        let text = std::fs::read_to_string(path).map_err(|e| err(vec![format!("cannot read: {e}")]))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| err(vec![format!("cannot read: {e}")]))?;
         let mut cfg: Config = toml::from_str(&text).map_err(|e| err(vec![e.to_string()]))?;
         let base = path.parent().unwrap_or(Path::new("."));
         if cfg.store.sqlite_path.is_relative() {
             cfg.store.sqlite_path = base.join(&cfg.store.sqlite_path);
         }
         let problems = cfg.validate();
-        if problems.is_empty() { Ok(cfg) } else { Err(err(problems)) }
+        if problems.is_empty() {
+            Ok(cfg)
+        } else {
+            Err(err(problems))
+        }
     }
 
     pub fn validate(&self) -> Vec<String> {
         let mut p = Vec::new();
         if self.http.listen.parse::<SocketAddr>().is_err() {
-            p.push(format!("http.listen {:?} is not an address like 127.0.0.1:8080", self.http.listen));
+            p.push(format!(
+                "http.listen {:?} is not an address like 127.0.0.1:8080",
+                self.http.listen
+            ));
         }
         if self.mqtt.embedded && self.mqtt.embedded_listen.parse::<SocketAddr>().is_err() {
             p.push(format!(
@@ -124,7 +132,12 @@ mod tests {
         .expect("write");
         let e = Config::load(&path).expect_err("must fail");
         let t = e.to_string();
-        for n in ["http.listen", "mqtt.embedded_listen", "mqtt.host", "mqtt.port"] {
+        for n in [
+            "http.listen",
+            "mqtt.embedded_listen",
+            "mqtt.host",
+            "mqtt.port",
+        ] {
             assert!(t.contains(n), "{n} missing in {t}");
         }
     }

@@ -45,7 +45,10 @@ impl IntoResponse for ApiError {
 impl From<crate::store::StoreError> for ApiError {
     fn from(e: crate::store::StoreError) -> Self {
         tracing::error!(error = %e, "store error in HTTP handler");
-        ApiError(StatusCode::SERVICE_UNAVAILABLE, format!("event store unavailable: {e}"))
+        ApiError(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("event store unavailable: {e}"),
+        )
     }
 }
 
@@ -81,8 +84,12 @@ async fn stats(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Api
 
 fn check_time(name: &str, v: &Option<String>) -> Result<(), ApiError> {
     if let Some(t) = v {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("{name}: {t:?} is not RFC 3339: {e}")))?;
+        chrono::DateTime::parse_from_rfc3339(t).map_err(|e| {
+            ApiError(
+                StatusCode::BAD_REQUEST,
+                format!("{name}: {t:?} is not RFC 3339: {e}"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -106,24 +113,42 @@ async fn list_events(
     Ok(Json(json!({ "count": events.len(), "events": events })))
 }
 
-async fn get_event(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn get_event(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     match s.store.get_event(&id).await? {
         Some(e) => Ok(Json(json!(e))),
         None => Err(ApiError(StatusCode::NOT_FOUND, format!("no event {id}"))),
     }
 }
 
-async fn get_snapshot(State(s): State<AppState>, Path(sha): Path<String>) -> Result<Response, ApiError> {
+async fn get_snapshot(
+    State(s): State<AppState>,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
     if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(ApiError(StatusCode::BAD_REQUEST, "snapshot id must be a sha256 in hex".into()));
+        return Err(ApiError(
+            StatusCode::BAD_REQUEST,
+            "snapshot id must be a sha256 in hex".into(),
+        ));
     }
     match s.store.get_snapshot(&sha.to_ascii_lowercase()).await? {
         Some((ct, bytes)) => Ok((
-            [(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "private, max-age=86400, immutable".into())],
+            [
+                (header::CONTENT_TYPE, ct),
+                (
+                    header::CACHE_CONTROL,
+                    "private, max-age=86400, immutable".into(),
+                ),
+            ],
             bytes,
         )
             .into_response()),
-        None => Err(ApiError(StatusCode::NOT_FOUND, format!("no snapshot {sha}"))),
+        None => Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no snapshot {sha}"),
+        )),
     }
 }
 

@@ -28,13 +28,21 @@ pub struct IngestStats {
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("MQTT broker at {host}:{port} is unreachable: {reason}")]
-    Unreachable { host: String, port: u16, reason: String },
+    Unreachable {
+        host: String,
+        port: u16,
+        reason: String,
+    },
     #[error("MQTT broker at {host}:{port} did not answer within {secs} s")]
     Timeout { host: String, port: u16, secs: u64 },
 }
 
 /// Connects, subscribes, and spawns the ingest tasks.
-pub async fn start(cfg: &MqttConfig, store: Store, stats: Arc<IngestStats>) -> Result<AsyncClient, IngestError> {
+pub async fn start(
+    cfg: &MqttConfig,
+    store: Store,
+    stats: Arc<IngestStats>,
+) -> Result<AsyncClient, IngestError> {
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_manual_acks(true);
@@ -68,7 +76,10 @@ pub async fn start(cfg: &MqttConfig, store: Store, stats: Arc<IngestStats>) -> R
 }
 
 async fn subscribe(client: &AsyncClient) {
-    for filter in [wire::topics::events_filter_all(), format!("{}/+/+/status", wire::TOPIC_ROOT)] {
+    for filter in [
+        wire::topics::events_filter_all(),
+        format!("{}/+/+/status", wire::TOPIC_ROOT),
+    ] {
         if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
             tracing::error!(%filter, error = %e, "subscribe failed");
         }
@@ -115,14 +126,17 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Pu
     }
 }
 
-async fn handle(mut rx: mpsc::Receiver<Publish>, client: AsyncClient, store: Store, stats: Arc<IngestStats>) {
+async fn handle(
+    mut rx: mpsc::Receiver<Publish>,
+    client: AsyncClient,
+    store: Store,
+    stats: Arc<IngestStats>,
+) {
     while let Some(p) = rx.recv().await {
         stats.received.fetch_add(1, Ordering::Relaxed);
         let ack = process(&p, &store, &stats).await;
-        if ack {
-            if let Err(e) = client.ack(&p).await {
-                tracing::warn!(error = %e, "could not acknowledge a message");
-            }
+        if ack && let Err(e) = client.ack(&p).await {
+            tracing::warn!(error = %e, "could not acknowledge a message");
         }
     }
 }
@@ -137,7 +151,10 @@ async fn process(p: &Publish, store: &Store, stats: &IngestStats) -> bool {
             .ok()
             .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
             .unwrap_or_else(|| "unknown".into());
-        if let Err(e) = store.upsert_edge_status(parts[2], parts[3], &state, &status).await {
+        if let Err(e) = store
+            .upsert_edge_status(parts[2], parts[3], &state, &status)
+            .await
+        {
             tracing::error!(error = %e, "edge status not stored");
         }
         return true;
@@ -160,7 +177,10 @@ async fn process(p: &Publish, store: &Store, stats: &IngestStats) -> bool {
     };
     let expected = wire::topics::events(&env.site_id, &env.edge_id, &env.camera_id);
     if expected != topic {
-        return reject(format!("envelope belongs on {expected}, arrived on {topic}")).await;
+        return reject(format!(
+            "envelope belongs on {expected}, arrived on {topic}"
+        ))
+        .await;
     }
     match store.insert_event(&env).await {
         Ok(Inserted::New) => {
@@ -171,7 +191,9 @@ async fn process(p: &Publish, store: &Store, stats: &IngestStats) -> bool {
             stats.duplicates.fetch_add(1, Ordering::Relaxed);
             true
         }
-        Err(crate::store::StoreError::Snapshot { reason, .. }) => reject(format!("snapshot: {reason}")).await,
+        Err(crate::store::StoreError::Snapshot { reason, .. }) => {
+            reject(format!("snapshot: {reason}")).await
+        }
         Err(e) => {
             stats.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(event_id = %env.event_id, error = %e, "event not stored; left unacknowledged for redelivery");

@@ -13,7 +13,11 @@ use ioc_bridge::ingest::{self, IngestStats};
 use ioc_bridge::store::Store;
 
 #[derive(Parser)]
-#[command(name = "ioc-bridge", version, about = "IOC service: MQTT ingest, event store, HTTP API and dashboard")]
+#[command(
+    name = "ioc-bridge",
+    version,
+    about = "IOC service: MQTT ingest, event store, HTTP API and dashboard"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -85,7 +89,11 @@ fn serve(cfg: Config) -> Result<ExitCode> {
     rt.block_on(async move {
         let store = Store::open_sqlite(&cfg.store.sqlite_path).await?;
         if cfg.mqtt.embedded {
-            let addr: SocketAddr = cfg.mqtt.embedded_listen.parse().context("mqtt.embedded_listen")?;
+            let addr: SocketAddr = cfg
+                .mqtt
+                .embedded_listen
+                .parse()
+                .context("mqtt.embedded_listen")?;
             ioc_bridge::broker::start_embedded(addr)?;
         }
         let stats = Arc::new(IngestStats::default());

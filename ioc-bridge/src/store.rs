@@ -8,7 +8,9 @@ use base64::Engine;
 use chrono::{SecondsFormat, Utc};
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use wire::{EventBody, EventEnvelope};
 
 #[derive(Debug, thiserror::Error)]
@@ -90,10 +92,10 @@ impl Store {
             path: path.display().to_string(),
             reason,
         };
-        if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
-            }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
         let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
             .map_err(|e| open_err(e.to_string()))?
@@ -195,19 +197,32 @@ impl Store {
     }
 
     /// Records a message that could not be accepted.
-    pub async fn quarantine(&self, topic: &str, reason: &str, payload: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO quarantine (received_at, topic, reason, payload) VALUES (?, ?, ?, ?)")
-            .bind(now())
-            .bind(topic)
-            .bind(reason)
-            .bind(payload)
-            .execute(&self.pool)
-            .await?;
+    pub async fn quarantine(
+        &self,
+        topic: &str,
+        reason: &str,
+        payload: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO quarantine (received_at, topic, reason, payload) VALUES (?, ?, ?, ?)",
+        )
+        .bind(now())
+        .bind(topic)
+        .bind(reason)
+        .bind(payload)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Records an edge's retained status message.
-    pub async fn upsert_edge_status(&self, site: &str, edge: &str, state: &str, status: &str) -> Result<(), StoreError> {
+    pub async fn upsert_edge_status(
+        &self,
+        site: &str,
+        edge: &str,
+        state: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO edges (site_id, edge_id, state, status, updated_at) VALUES (?, ?, ?, ?, ?) \
              ON CONFLICT (site_id, edge_id) DO UPDATE SET state = excluded.state, status = excluded.status, \
@@ -266,7 +281,10 @@ impl Store {
     }
 
     /// A snapshot's content type and bytes.
-    pub async fn get_snapshot(&self, sha256: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    pub async fn get_snapshot(
+        &self,
+        sha256: &str,
+    ) -> Result<Option<(String, Vec<u8>)>, StoreError> {
         let row = sqlx::query("SELECT content_type, data FROM snapshots WHERE sha256 = ?")
             .bind(sha256)
             .fetch_optional(&self.pool)
@@ -283,7 +301,8 @@ impl Store {
             .into_iter()
             .map(|r| {
                 let payload: Vec<u8> = r.get(4);
-                let preview = String::from_utf8_lossy(&payload[..payload.len().min(200)]).into_owned();
+                let preview =
+                    String::from_utf8_lossy(&payload[..payload.len().min(200)]).into_owned();
                 QuarantinedMessage {
                     id: r.get(0),
                     received_at: r.get(1),
@@ -316,12 +335,20 @@ impl Store {
 
     /// Event counts per kind (for the dashboard header).
     pub async fn counts(&self) -> Result<serde_json::Value, StoreError> {
-        let rows = sqlx::query("SELECT kind, COUNT(*) FROM events GROUP BY kind").fetch_all(&self.pool).await?;
+        let rows = sqlx::query("SELECT kind, COUNT(*) FROM events GROUP BY kind")
+            .fetch_all(&self.pool)
+            .await?;
         let mut m = serde_json::Map::new();
         for r in rows {
-            m.insert(r.get::<String, _>(0), serde_json::Value::from(r.get::<i64, _>(1)));
+            m.insert(
+                r.get::<String, _>(0),
+                serde_json::Value::from(r.get::<i64, _>(1)),
+            );
         }
-        let q: i64 = sqlx::query("SELECT COUNT(*) FROM quarantine").fetch_one(&self.pool).await?.get(0);
+        let q: i64 = sqlx::query("SELECT COUNT(*) FROM quarantine")
+            .fetch_one(&self.pool)
+            .await?
+            .get(0);
         Ok(serde_json::json!({ "events_by_kind": m, "quarantined": q }))
     }
 }

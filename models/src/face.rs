@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
+use crate::ModelError;
 use crate::imageops::{self, Letterbox, RgbView};
 use crate::manifest::{EmbedderSpec, FaceDetectorSpec, Metric, ModelKind, ModelManifest};
 use crate::runtime::{CheckedSession, RuntimeOptions};
-use crate::ModelError;
 
 /// A detected face in source-image pixels.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,7 +60,11 @@ pub struct YuNet {
 
 impl YuNet {
     /// Loads and contract-checks the detector.
-    pub fn load(manifest: ModelManifest, models_dir: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
+    pub fn load(
+        manifest: ModelManifest,
+        models_dir: &Path,
+        opts: &RuntimeOptions,
+    ) -> Result<Self, ModelError> {
         expect_kind(&manifest, ModelKind::FaceDetector)?;
         let spec = manifest
             .face_detector
@@ -121,8 +125,17 @@ impl FaceDetector for YuNet {
         for (si, s) in self.spec.strides.iter().enumerate() {
             let s = *s as f32;
             let cols = (self.input_w as f32 / s) as usize;
-            let (cls, obj, bbox, kps) = (&outs[si * 4].1, &outs[si * 4 + 1].1, &outs[si * 4 + 2].1, &outs[si * 4 + 3].1);
-            let n = cls.len().min(obj.len()).min(bbox.len() / 4).min(kps.len() / 10);
+            let (cls, obj, bbox, kps) = (
+                &outs[si * 4].1,
+                &outs[si * 4 + 1].1,
+                &outs[si * 4 + 2].1,
+                &outs[si * 4 + 3].1,
+            );
+            let n = cls
+                .len()
+                .min(obj.len())
+                .min(bbox.len() / 4)
+                .min(kps.len() / 10);
             for i in 0..n {
                 let score = (cls[i].clamp(0.0, 1.0) * obj[i].clamp(0.0, 1.0)).sqrt();
                 if score < self.score_threshold {
@@ -134,7 +147,9 @@ impl FaceDetector for YuNet {
                 let (w, h) = (b[2].exp() * s, b[3].exp() * s);
                 let k = &kps[i * 10..i * 10 + 10];
                 let inv = 1.0 / lb.scale;
-                let landmarks = std::array::from_fn(|j| [(col + k[2 * j]) * s * inv, (row + k[2 * j + 1]) * s * inv]);
+                let landmarks = std::array::from_fn(|j| {
+                    [(col + k[2 * j]) * s * inv, (row + k[2 * j + 1]) * s * inv]
+                });
                 faces.push(Face {
                     bbox: [(cx - w / 2.0) * inv, (cy - h / 2.0) * inv, w * inv, h * inv],
                     score,
@@ -178,21 +193,31 @@ pub struct OnnxEmbedder {
 }
 
 impl OnnxEmbedder {
-    pub fn load(manifest: ModelManifest, models_dir: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
+    pub fn load(
+        manifest: ModelManifest,
+        models_dir: &Path,
+        opts: &RuntimeOptions,
+    ) -> Result<Self, ModelError> {
         expect_kind(&manifest, ModelKind::FaceEmbedder)?;
-        let spec = manifest.face_embedder.clone().ok_or_else(|| ModelError::Contract {
-            model: manifest.id.clone(),
-            tensor: "(manifest)".into(),
-            expected: "[face_embedder] section".into(),
-            got: "none".into(),
-        })?;
+        let spec = manifest
+            .face_embedder
+            .clone()
+            .ok_or_else(|| ModelError::Contract {
+                model: manifest.id.clone(),
+                tensor: "(manifest)".into(),
+                expected: "[face_embedder] section".into(),
+                got: "none".into(),
+            })?;
         let shape = manifest.inputs[0].shape.clone();
         let ok = matches!(shape.as_slice(), [_, 3, h, w] if *h == spec.template_size[1] as i64 && *w == spec.template_size[0] as i64);
         if !ok {
             return Err(ModelError::Contract {
                 model: manifest.id.clone(),
                 tensor: manifest.inputs[0].name.clone(),
-                expected: format!("[N,3,{},{}] (template_size)", spec.template_size[1], spec.template_size[0]),
+                expected: format!(
+                    "[N,3,{},{}] (template_size)",
+                    spec.template_size[1], spec.template_size[0]
+                ),
                 got: format!("{shape:?}"),
             });
         }
@@ -207,7 +232,11 @@ impl OnnxEmbedder {
         }
         let batched = shape[0] < 0;
         let session = CheckedSession::load(manifest, models_dir, opts)?;
-        Ok(Self { session, spec, batched })
+        Ok(Self {
+            session,
+            spec,
+            batched,
+        })
     }
 
     /// The manifest id, e.g. `mobilefacenet_192d`.
@@ -237,11 +266,23 @@ impl OnnxEmbedder {
             if f.width() != w || f.height() != h {
                 return Err(ModelError::BadInput {
                     model: m.id.clone(),
-                    reason: format!("aligned face is {}x{}, expected {w}x{h}", f.width(), f.height()),
+                    reason: format!(
+                        "aligned face is {}x{}, expected {w}x{h}",
+                        f.width(),
+                        f.height()
+                    ),
                 });
             }
-            let lb = Letterbox { scale: 1.0, input_w: w, input_h: h };
-            data.extend(imageops::letterbox_nchw(RgbView::from_image(f), lb, &m.preprocess));
+            let lb = Letterbox {
+                scale: 1.0,
+                input_w: w,
+                input_h: h,
+            };
+            data.extend(imageops::letterbox_nchw(
+                RgbView::from_image(f),
+                lb,
+                &m.preprocess,
+            ));
         }
         let outs = self.session.run(
             &m.inputs[0].name,
@@ -250,10 +291,17 @@ impl OnnxEmbedder {
             &[m.outputs[0].name.as_str()],
         )?;
         let (shape, values) = &outs[0];
-        if shape.len() != 2 || shape[0] as usize != faces.len() || shape[1] as usize != self.spec.dim {
+        if shape.len() != 2
+            || shape[0] as usize != faces.len()
+            || shape[1] as usize != self.spec.dim
+        {
             return Err(ModelError::Inference {
                 model: m.id.clone(),
-                reason: format!("output shape {shape:?}, expected [{},{}]", faces.len(), self.spec.dim),
+                reason: format!(
+                    "output shape {shape:?}, expected [{},{}]",
+                    faces.len(),
+                    self.spec.dim
+                ),
             });
         }
         Ok(values
@@ -290,7 +338,12 @@ impl Embedder for OnnxEmbedder {
 pub fn align(image: RgbView<'_>, face: &Face, spec: &EmbedderSpec) -> Option<image::RgbImage> {
     // Map crop pixels to source pixels: transform from template to landmarks.
     let t = imageops::similarity_transform(&spec.template, &face.landmarks)?;
-    Some(imageops::warp_affine(image, t, spec.template_size[0], spec.template_size[1]))
+    Some(imageops::warp_affine(
+        image,
+        t,
+        spec.template_size[0],
+        spec.template_size[1],
+    ))
 }
 
 /// Scales `v` to unit length (no-op for the zero vector).
@@ -305,7 +358,12 @@ pub fn l2_normalise(v: &mut [f32]) {
 pub fn distance(metric: Metric, a: &[f32], b: &[f32]) -> f32 {
     match metric {
         Metric::Cosine => 1.0 - a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>(),
-        Metric::Euclidean => a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum::<f32>().sqrt(),
+        Metric::Euclidean => a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y) * (x - y))
+            .sum::<f32>()
+            .sqrt(),
     }
 }
 

@@ -13,11 +13,13 @@ pub struct RgbView<'a> {
 impl<'a> RgbView<'a> {
     /// Wraps `data`; `None` when the length does not match the size.
     pub fn new(width: u32, height: u32, data: &'a [u8]) -> Option<Self> {
-        (width > 0 && height > 0 && data.len() == width as usize * height as usize * 3).then_some(Self {
-            width,
-            height,
-            data,
-        })
+        (width > 0 && height > 0 && data.len() == width as usize * height as usize * 3).then_some(
+            Self {
+                width,
+                height,
+                data,
+            },
+        )
     }
 
     /// Wraps an `image` crate buffer.
@@ -44,9 +46,18 @@ impl<'a> RgbView<'a> {
             let xx = xx.clamp(0, w - 1) as usize;
             let yy = yy.clamp(0, h - 1) as usize;
             let i = (yy * self.width as usize + xx) * 3;
-            [self.data[i] as f32, self.data[i + 1] as f32, self.data[i + 2] as f32]
+            [
+                self.data[i] as f32,
+                self.data[i + 1] as f32,
+                self.data[i + 2] as f32,
+            ]
         };
-        let (a, b, c, d) = (px(x0, y0), px(x0 + 1, y0), px(x0, y0 + 1), px(x0 + 1, y0 + 1));
+        let (a, b, c, d) = (
+            px(x0, y0),
+            px(x0 + 1, y0),
+            px(x0, y0 + 1),
+            px(x0 + 1, y0 + 1),
+        );
         let mut out = [0.0; 3];
         for k in 0..3 {
             let top = a[k] + (b[k] - a[k]) * fx;
@@ -132,7 +143,9 @@ pub fn similarity_transform(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine
     }
     let n = src.len() as f32;
     let mean = |pts: &[[f32; 2]]| {
-        let (sx, sy) = pts.iter().fold((0.0, 0.0), |(ax, ay), p| (ax + p[0], ay + p[1]));
+        let (sx, sy) = pts
+            .iter()
+            .fold((0.0, 0.0), |(ax, ay), p| (ax + p[0], ay + p[1]));
         (sx / n, sy / n)
     };
     let (msx, msy) = mean(src);
@@ -156,7 +169,12 @@ pub fn similarity_transform(src: &[[f32; 2]], dst: &[[f32; 2]]) -> Option<Affine
 
 /// Warps `img` into an `out_w x out_h` RGB crop, where `crop_to_src` maps crop pixels to source
 /// pixels. Pixels falling outside the source are black.
-pub fn warp_affine(img: RgbView<'_>, crop_to_src: Affine, out_w: u32, out_h: u32) -> image::RgbImage {
+pub fn warp_affine(
+    img: RgbView<'_>,
+    crop_to_src: Affine,
+    out_w: u32,
+    out_h: u32,
+) -> image::RgbImage {
     let mut out = image::RgbImage::new(out_w, out_h);
     for (x, y, px) in out.enumerate_pixels_mut() {
         let (sx, sy) = crop_to_src.apply(x as f32, y as f32);
@@ -189,7 +207,13 @@ mod tests {
 
     #[test]
     fn similarity_transform_recovers_a_known_rotation_scale_and_shift() {
-        let src = [[10.0, 10.0], [50.0, 12.0], [30.0, 40.0], [15.0, 60.0], [45.0, 62.0]];
+        let src = [
+            [10.0, 10.0],
+            [50.0, 12.0],
+            [30.0, 40.0],
+            [15.0, 60.0],
+            [45.0, 62.0],
+        ];
         let (s, th, tx, ty) = (1.7f32, 0.3f32, 5.0f32, -8.0f32);
         let dst: Vec<[f32; 2]> = src
             .iter()
@@ -203,7 +227,10 @@ mod tests {
         let t = similarity_transform(&src, &dst).expect("transform");
         for (p, q) in src.iter().zip(&dst) {
             let (x, y) = t.apply(p[0], p[1]);
-            assert!((x - q[0]).abs() < 1e-3 && (y - q[1]).abs() < 1e-3, "{x},{y} vs {q:?}");
+            assert!(
+                (x - q[0]).abs() < 1e-3 && (y - q[1]).abs() < 1e-3,
+                "{x},{y} vs {q:?}"
+            );
         }
     }
 

@@ -26,13 +26,17 @@ pub enum ModelError {
     Runtime { path: PathBuf, reason: String },
     #[error("model manifest {path:?} is invalid: {reason}")]
     Manifest { path: PathBuf, reason: String },
-    #[error("model {model}: weights not readable at {path:?}: {reason} (run scripts/setup.sh to install models)")]
+    #[error(
+        "model {model}: weights not readable at {path:?}: {reason} (run scripts/setup.sh to install models)"
+    )]
     Missing {
         model: String,
         path: PathBuf,
         reason: String,
     },
-    #[error("model {model}: {path:?} has sha256 {got}, the manifest expects {expected} (corrupt or wrong file)")]
+    #[error(
+        "model {model}: {path:?} has sha256 {got}, the manifest expects {expected} (corrupt or wrong file)"
+    )]
     Checksum {
         model: String,
         path: PathBuf,
@@ -88,7 +92,8 @@ impl FaceModels {
         opts: &RuntimeOptions,
     ) -> Result<Self, ModelError> {
         let detector = YuNet::load(load_manifest(manifests_dir, detector_id)?, models_dir, opts)?;
-        let embedder = OnnxEmbedder::load(load_manifest(manifests_dir, embedder_id)?, models_dir, opts)?;
+        let embedder =
+            OnnxEmbedder::load(load_manifest(manifests_dir, embedder_id)?, models_dir, opts)?;
         Ok(Self { detector, embedder })
     }
 }

@@ -123,27 +123,29 @@ impl ModelManifest {
         if m.inputs.is_empty() || m.outputs.is_empty() {
             return Err(bad("at least one input and one output are required".into()));
         }
-        if m.preprocess.std.iter().any(|s| *s == 0.0) {
+        if m.preprocess.std.contains(&0.0) {
             return Err(bad("preprocess.std must not contain 0".into()));
         }
         match m.kind {
             ModelKind::FaceEmbedder => {
-                let e = m
-                    .face_embedder
-                    .as_ref()
-                    .ok_or_else(|| bad("kind = face_embedder needs a [face_embedder] section".into()))?;
+                let e = m.face_embedder.as_ref().ok_or_else(|| {
+                    bad("kind = face_embedder needs a [face_embedder] section".into())
+                })?;
                 if e.dim == 0 || e.template_size.contains(&0) {
-                    return Err(bad("face_embedder.dim and template_size must be positive".into()));
+                    return Err(bad(
+                        "face_embedder.dim and template_size must be positive".into()
+                    ));
                 }
                 if !(e.threshold.is_finite() && e.threshold > 0.0) {
-                    return Err(bad("face_embedder.threshold must be a positive distance".into()));
+                    return Err(bad(
+                        "face_embedder.threshold must be a positive distance".into()
+                    ));
                 }
             }
             ModelKind::FaceDetector => {
-                let d = m
-                    .face_detector
-                    .as_ref()
-                    .ok_or_else(|| bad("kind = face_detector needs a [face_detector] section".into()))?;
+                let d = m.face_detector.as_ref().ok_or_else(|| {
+                    bad("kind = face_detector needs a [face_detector] section".into())
+                })?;
                 if d.strides.is_empty() {
                     return Err(bad("face_detector.strides must not be empty".into()));
                 }

@@ -29,14 +29,19 @@ fn dylib_path(explicit: Option<&Path>) -> Result<PathBuf, ModelError> {
 
 /// Loads ONNX Runtime once per process. Later calls return the same environment; the library
 /// path of the first successful call wins.
-pub fn environment(explicit: Option<&Path>) -> Result<&'static ort::environment::Environment, ModelError> {
+pub fn environment(
+    explicit: Option<&Path>,
+) -> Result<&'static ort::environment::Environment, ModelError> {
     let path = dylib_path(explicit)?;
     let res = ENV.get_or_init(|| {
         if !path.is_file() {
             return Err(format!("{} does not exist", path.display()));
         }
         let builder = ort::init_from(&path).map_err(|e| e.to_string())?;
-        builder.with_name("gatewatch").build().map_err(|e| e.to_string())
+        builder
+            .with_name("gatewatch")
+            .build()
+            .map_err(|e| e.to_string())
     });
     res.as_ref().map_err(|reason| ModelError::Runtime {
         path,
@@ -62,6 +67,9 @@ impl Default for RuntimeOptions {
     }
 }
 
+/// One output: shape and row-major values.
+pub type OutputTensor = (Vec<i64>, Vec<f32>);
+
 /// An ONNX session whose inputs and outputs were checked against its manifest.
 pub struct CheckedSession {
     pub manifest: ModelManifest,
@@ -81,7 +89,13 @@ impl std::fmt::Debug for CheckedSession {
 fn shape_str(shape: &[i64]) -> String {
     let dims: Vec<String> = shape
         .iter()
-        .map(|d| if *d < 0 { "?".to_string() } else { d.to_string() })
+        .map(|d| {
+            if *d < 0 {
+                "?".to_string()
+            } else {
+                d.to_string()
+            }
+        })
         .collect();
     format!("[{}]", dims.join(","))
 }
@@ -142,7 +156,11 @@ fn check_outlets(
 
 impl CheckedSession {
     /// Verifies the weights' sha256, loads them and checks every tensor named in the manifest.
-    pub fn load(manifest: ModelManifest, models_dir: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
+    pub fn load(
+        manifest: ModelManifest,
+        models_dir: &Path,
+        opts: &RuntimeOptions,
+    ) -> Result<Self, ModelError> {
         let path = manifest.verify_weights(models_dir)?;
         let env = environment(opts.ort_dylib_path.as_deref())?;
         let load_err = |reason: String| ModelError::Load {
@@ -154,7 +172,9 @@ impl CheckedSession {
         builder = builder
             .with_intra_threads(opts.intra_threads.max(1))
             .map_err(|e| load_err(e.to_string()))?;
-        let session = builder.commit_from_file(&path).map_err(|e| load_err(e.to_string()))?;
+        let session = builder
+            .commit_from_file(&path)
+            .map_err(|e| load_err(e.to_string()))?;
         check_outlets(&manifest.id, "input", &manifest.inputs, session.inputs())?;
         check_outlets(&manifest.id, "output", &manifest.outputs, session.outputs())?;
         tracing::info!(model = %manifest.id, path = %path.display(), "model loaded, contract checked");
@@ -173,12 +193,13 @@ impl CheckedSession {
         shape: Vec<i64>,
         data: Vec<f32>,
         outputs: &[&str],
-    ) -> Result<Vec<(Vec<i64>, Vec<f32>)>, ModelError> {
+    ) -> Result<Vec<OutputTensor>, ModelError> {
         let infer_err = |reason: String| ModelError::Inference {
             model: self.manifest.id.clone(),
             reason,
         };
-        let tensor = ort::value::Tensor::from_array((shape, data)).map_err(|e| infer_err(e.to_string()))?;
+        let tensor =
+            ort::value::Tensor::from_array((shape, data)).map_err(|e| infer_err(e.to_string()))?;
         let mut session = self
             .session
             .lock()

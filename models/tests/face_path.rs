@@ -1,6 +1,8 @@
 //! The face path on real photos from ../shared/testdata with the real models installed by
 //! scripts/setup.sh. Missing models or runtime are failures with a clear message, not skips.
 
+#![allow(clippy::panic)] // tests report failures by panicking
+
 use std::path::{Path, PathBuf};
 
 use models::{Embedder, FaceDetector, FaceModels, ModelError, ModelManifest, RgbView};
@@ -31,7 +33,9 @@ fn open(rel: &str) -> image::RgbImage {
 fn embed_one(m: &FaceModels, img: &image::RgbImage) -> Option<Vec<f32>> {
     let view = RgbView::from_image(img);
     let faces = m.detector.detect(view).expect("detect");
-    let best = faces.iter().max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))?;
+    let best = faces
+        .iter()
+        .max_by(|a, b| (a.bbox[2] * a.bbox[3]).total_cmp(&(b.bbox[2] * b.bbox[3])))?;
     let aligned = m.embedder.align(view, best)?;
     m.embedder.embed(&[aligned]).expect("embed").pop()
 }
@@ -40,12 +44,21 @@ fn embed_one(m: &FaceModels, img: &image::RgbImage) -> Option<Vec<f32>> {
 fn a_portrait_has_one_face_with_landmarks_inside_its_box() {
     let m = load_models();
     let img = open("faces/face_recognition_examples/obama.jpg");
-    let faces = m.detector.detect(RgbView::from_image(&img)).expect("detect");
+    let faces = m
+        .detector
+        .detect(RgbView::from_image(&img))
+        .expect("detect");
     assert_eq!(faces.len(), 1, "{faces:?}");
     let f = &faces[0];
     assert!(f.score > 0.8);
     for [x, y] in f.landmarks {
-        assert!(x > f.bbox[0] && x < f.bbox[0] + f.bbox[2] && y > f.bbox[1] && y < f.bbox[1] + f.bbox[3], "{f:?}");
+        assert!(
+            x > f.bbox[0]
+                && x < f.bbox[0] + f.bbox[2]
+                && y > f.bbox[1]
+                && y < f.bbox[1] + f.bbox[3],
+            "{f:?}"
+        );
     }
     // Eyes above the mouth, left eye left of right eye.
     assert!(f.landmarks[0][0] < f.landmarks[1][0]);
@@ -56,7 +69,10 @@ fn a_portrait_has_one_face_with_landmarks_inside_its_box() {
 fn the_two_people_photo_has_two_faces() {
     let m = load_models();
     let img = open("faces/face_recognition_examples/two_people.jpg");
-    let faces = m.detector.detect(RgbView::from_image(&img)).expect("detect");
+    let faces = m
+        .detector
+        .detect(RgbView::from_image(&img))
+        .expect("detect");
     assert_eq!(faces.len(), 2, "{faces:?}");
 }
 
@@ -68,7 +84,10 @@ fn celebrity_pairs_are_told_apart_at_the_manifest_threshold() {
     let spec = m.embedder.spec().clone();
     let mut cache = std::collections::HashMap::new();
     let (mut right, mut total) = (0, 0);
-    for line in pairs.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+    for line in pairs
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
         let cols: Vec<&str> = line.split('\t').collect();
         let mut emb = |rel: &str| {
             cache
@@ -76,7 +95,9 @@ fn celebrity_pairs_are_told_apart_at_the_manifest_threshold() {
                 .or_insert_with(|| embed_one(&m, &open(&format!("faces/celebrities/{rel}"))))
                 .clone()
         };
-        let (Some(a), Some(b)) = (emb(cols[0]), emb(cols[1])) else { continue };
+        let (Some(a), Some(b)) = (emb(cols[0]), emb(cols[1])) else {
+            continue;
+        };
         let same = models::face::distance(spec.metric, &a, &b) < spec.threshold;
         total += 1;
         if same == (cols[2] == "same") {
@@ -97,16 +118,27 @@ fn manifest_text(id: &str) -> String {
 fn a_model_whose_inputs_do_not_match_its_manifest_is_refused_naming_the_tensor() {
     let (_, models_dir) = models::workspace_dirs();
     // The detector's manifest pointed at the embedder's weights (sha256 made to match).
-    let emb = ModelManifest::from_toml(&manifest_text("mobilefacenet_192d"), Path::new("x")).expect("manifest");
+    let emb = ModelManifest::from_toml(&manifest_text("mobilefacenet_192d"), Path::new("x"))
+        .expect("manifest");
     let text = manifest_text("yunet_s_640_640")
         .replace("face_detection/yunet_s_640_640.onnx", &emb.file)
-        .replace("8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4", &emb.sha256);
+        .replace(
+            "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+            &emb.sha256,
+        );
     let manifest = ModelManifest::from_toml(&text, Path::new("x")).expect("manifest");
-    let err = models::YuNet::load(manifest, &models_dir, &models::workspace_runtime_options()).expect_err("must refuse");
+    let err = models::YuNet::load(manifest, &models_dir, &models::workspace_runtime_options())
+        .expect_err("must refuse");
     let msg = err.to_string();
     assert!(matches!(err, ModelError::Contract { .. }), "{msg}");
-    assert!(msg.contains("yunet_s_640_640") && msg.contains("input"), "{msg}");
-    assert!(msg.contains("[1,3,640,640]") && msg.contains("[?,3,112,112]"), "{msg}");
+    assert!(
+        msg.contains("yunet_s_640_640") && msg.contains("input"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("[1,3,640,640]") && msg.contains("[?,3,112,112]"),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -116,11 +148,14 @@ fn a_corrupt_model_file_is_a_load_error_naming_the_file() {
     std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
     std::fs::write(&file, b"this is not an onnx protobuf at all").expect("write");
     let sha = models::manifest::sha256_file(&file).expect("sha");
-    let text = manifest_text("mobilefacenet_192d")
-        .replace("a8059cbf3ee799c04b06636da86f7a9d067f9440fa83460130f1fe86d01b74ff", &sha);
+    let text = manifest_text("mobilefacenet_192d").replace(
+        "a8059cbf3ee799c04b06636da86f7a9d067f9440fa83460130f1fe86d01b74ff",
+        &sha,
+    );
     let manifest = ModelManifest::from_toml(&text, Path::new("x")).expect("manifest");
-    let err = models::OnnxEmbedder::load(manifest, dir.path(), &models::workspace_runtime_options())
-        .expect_err("must refuse");
+    let err =
+        models::OnnxEmbedder::load(manifest, dir.path(), &models::workspace_runtime_options())
+            .expect_err("must refuse");
     assert!(matches!(err, ModelError::Load { .. }), "{err}");
     assert!(err.to_string().contains("mobilefacenet_192d.onnx"), "{err}");
 }
@@ -128,7 +163,8 @@ fn a_corrupt_model_file_is_a_load_error_naming_the_file() {
 #[test]
 fn a_model_file_with_the_wrong_checksum_or_missing_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let manifest = ModelManifest::from_toml(&manifest_text("mobilefacenet_192d"), Path::new("x")).expect("manifest");
+    let manifest = ModelManifest::from_toml(&manifest_text("mobilefacenet_192d"), Path::new("x"))
+        .expect("manifest");
     let err = manifest.verify_weights(dir.path()).expect_err("missing");
     assert!(matches!(err, ModelError::Missing { .. }), "{err}");
     let file = dir.path().join(&manifest.file);
@@ -141,7 +177,8 @@ fn a_model_file_with_the_wrong_checksum_or_missing_is_refused() {
 
 #[test]
 fn a_manifest_with_an_unknown_field_is_refused_by_name() {
-    let text = manifest_text("mobilefacenet_192d").replace("[face_embedder]", "[face_embedder]\nthreshhold = 0.3");
+    let text = manifest_text("mobilefacenet_192d")
+        .replace("[face_embedder]", "[face_embedder]\nthreshhold = 0.3");
     let err = ModelManifest::from_toml(&text, Path::new("bad.toml")).expect_err("must refuse");
     assert!(err.to_string().contains("threshhold"), "{err}");
 }

@@ -166,14 +166,19 @@ fn source_fragment(opts: &SourceOptions) -> Result<String, PipelineError> {
         reason: reason.into(),
     };
     let Some((scheme, rest)) = uri.split_once("://") else {
-        return Err(bad("missing scheme (expected rtsp://, file://, http://, https:// or testsrc://)"));
+        return Err(bad(
+            "missing scheme (expected rtsp://, file://, http://, https:// or testsrc://)",
+        ));
     };
     match scheme {
         "rtsp" | "rtsps" | "file" | "http" | "https" => Ok("uridecodebin name=src".into()),
         "testsrc" => {
             // testsrc://<pattern>, e.g. testsrc://ball; a demo/test source without a network.
             let pattern = if rest.is_empty() { "smpte" } else { rest };
-            if !pattern.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            if !pattern
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            {
                 return Err(bad("test pattern must be a videotestsrc pattern name"));
             }
             Ok(format!("videotestsrc is-live=true pattern={pattern}"))
@@ -260,7 +265,12 @@ impl FrameSource {
             }
             let msg = self.bus.timed_pop_filtered(
                 gst::ClockTime::from_mseconds(left.as_millis().min(200) as u64),
-                &[gst::MessageType::Error, gst::MessageType::AsyncDone, gst::MessageType::Eos, gst::MessageType::StateChanged],
+                &[
+                    gst::MessageType::Error,
+                    gst::MessageType::AsyncDone,
+                    gst::MessageType::Eos,
+                    gst::MessageType::StateChanged,
+                ],
             );
             let Some(msg) = msg else { continue };
             match msg.view() {
@@ -273,12 +283,11 @@ impl FrameSource {
                     return Err(self.open_err("stream ended before the first frame".into()));
                 }
                 gst::MessageView::AsyncDone(_) => break,
-                gst::MessageView::StateChanged(sc) => {
+                gst::MessageView::StateChanged(sc)
                     if sc.src() == Some(self.pipeline.upcast_ref::<gst::Object>())
-                        && sc.current() == gst::State::Playing
-                    {
-                        break;
-                    }
+                        && sc.current() == gst::State::Playing =>
+                {
+                    break;
                 }
                 _ => {}
             }
@@ -305,8 +314,10 @@ impl FrameSource {
     /// Blocks until the next frame. `Ok(None)` means the stream ended (end of file).
     pub fn next_frame(&mut self) -> Result<Option<Frame>, PipelineError> {
         loop {
-            if let Some(msg) = self.bus.pop_filtered(&[gst::MessageType::Error]) {
-                if let gst::MessageView::Error(err) = msg.view() {
+            if let Some(msg) = self.bus.pop_filtered(&[gst::MessageType::Error])
+                && let gst::MessageView::Error(err) = msg.view()
+            {
+                {
                     return Err(PipelineError::Stream {
                         camera: self.opts.camera_id.clone(),
                         element: err
@@ -317,10 +328,13 @@ impl FrameSource {
                     });
                 }
             }
-            match self.sink.try_pull_sample(gst::ClockTime::from_mseconds(100)) {
+            match self
+                .sink
+                .try_pull_sample(gst::ClockTime::from_mseconds(100))
+            {
                 Some(sample) => {
                     self.last_frame_at = Instant::now();
-                    return self.to_frame(&sample).map(Some);
+                    return self.frame_from_sample(&sample).map(Some);
                 }
                 None => {
                     if self.sink.is_eos() {
@@ -338,21 +352,28 @@ impl FrameSource {
         }
     }
 
-    fn to_frame(&mut self, sample: &gst::Sample) -> Result<Frame, PipelineError> {
+    fn frame_from_sample(&mut self, sample: &gst::Sample) -> Result<Frame, PipelineError> {
         let bad = |w: u32, h: u32, reason: &str| PipelineError::BadFrame {
             camera: self.opts.camera_id.clone(),
             width: w,
             height: h,
             reason: reason.into(),
         };
-        let caps = sample.caps().ok_or_else(|| bad(0, 0, "sample without caps"))?;
-        let info = gst_video::VideoInfo::from_caps(caps).map_err(|_| bad(0, 0, "caps are not raw video"))?;
+        let caps = sample
+            .caps()
+            .ok_or_else(|| bad(0, 0, "sample without caps"))?;
+        let info = gst_video::VideoInfo::from_caps(caps)
+            .map_err(|_| bad(0, 0, "caps are not raw video"))?;
         let (w, h) = (info.width(), info.height());
         if info.format() != gst_video::VideoFormat::Rgb {
             return Err(bad(w, h, "not RGB"));
         }
-        let buffer = sample.buffer().ok_or_else(|| bad(w, h, "sample without buffer"))?;
-        let map = buffer.map_readable().map_err(|_| bad(w, h, "buffer not readable"))?;
+        let buffer = sample
+            .buffer()
+            .ok_or_else(|| bad(w, h, "sample without buffer"))?;
+        let map = buffer
+            .map_readable()
+            .map_err(|_| bad(w, h, "buffer not readable"))?;
         let stride = usize::try_from(info.stride()[0]).map_err(|_| bad(w, h, "negative stride"))?;
         let offset = info.offset()[0];
         let row = w as usize * 3;
@@ -443,11 +464,17 @@ mod tests {
 
     #[test]
     fn a_missing_file_is_an_open_error_naming_the_camera() {
-        let err = FrameSource::open(SourceOptions::new("cam_gone", "file:///nonexistent/clip.mp4"))
-            .expect_err("must fail");
+        let err = FrameSource::open(SourceOptions::new(
+            "cam_gone",
+            "file:///nonexistent/clip.mp4",
+        ))
+        .expect_err("must fail");
         let msg = err.to_string();
         assert!(matches!(err, PipelineError::Open { .. }), "{msg}");
-        assert!(msg.contains("cam_gone") && msg.contains("clip.mp4"), "{msg}");
+        assert!(
+            msg.contains("cam_gone") && msg.contains("clip.mp4"),
+            "{msg}"
+        );
     }
 
     #[test]

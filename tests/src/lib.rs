@@ -59,10 +59,18 @@ pub fn free_port() -> u16 {
 /// Letterboxes `img` into a `w x h` black canvas (aspect ratio kept, centred).
 pub fn letterbox(img: &image::RgbImage, w: u32, h: u32) -> image::RgbImage {
     let s = (w as f32 / img.width() as f32).min(h as f32 / img.height() as f32);
-    let (nw, nh) = (((img.width() as f32 * s) as u32).max(1), ((img.height() as f32 * s) as u32).max(1));
+    let (nw, nh) = (
+        ((img.width() as f32 * s) as u32).max(1),
+        ((img.height() as f32 * s) as u32).max(1),
+    );
     let resized = image::imageops::resize(img, nw, nh, image::imageops::FilterType::Triangle);
     let mut canvas = image::RgbImage::new(w, h);
-    image::imageops::overlay(&mut canvas, &resized, ((w - nw) / 2) as i64, ((h - nh) / 2) as i64);
+    image::imageops::overlay(
+        &mut canvas,
+        &resized,
+        ((w - nw) / 2) as i64,
+        ((h - nh) / 2) as i64,
+    );
     canvas
 }
 
@@ -87,7 +95,13 @@ pub fn slide_windows(slides: &[Slide]) -> Vec<(u64, u64)> {
 }
 
 /// Encodes the slides as an H.264 MP4 (`width x height`, `fps`) with GStreamer (x264enc).
-pub fn make_slideshow(slides: &[Slide], out: &Path, width: u32, height: u32, fps: u32) -> Result<()> {
+pub fn make_slideshow(
+    slides: &[Slide],
+    out: &Path,
+    width: u32,
+    height: u32,
+    fps: u32,
+) -> Result<()> {
     gst::init()?;
     let desc = format!(
         "appsrc name=src format=time is-live=false caps=video/x-raw,format=RGB,width={width},height={height},framerate={fps}/1 \
@@ -125,7 +139,10 @@ pub fn make_slideshow(slides: &[Slide], out: &Path, width: u32, height: u32, fps
     src.end_of_stream().map_err(|e| anyhow!("eos: {e:?}"))?;
     let bus = pipeline.bus().ok_or_else(|| anyhow!("bus"))?;
     let msg = bus
-        .timed_pop_filtered(gst::ClockTime::from_seconds(60), &[gst::MessageType::Eos, gst::MessageType::Error])
+        .timed_pop_filtered(
+            gst::ClockTime::from_seconds(60),
+            &[gst::MessageType::Eos, gst::MessageType::Error],
+        )
         .ok_or_else(|| anyhow!("encoding timed out"))?;
     pipeline.set_state(gst::State::Null)?;
     if let gst::MessageView::Error(e) = msg.view() {
@@ -233,7 +250,9 @@ impl Bridge {
 }
 
 pub fn get_json(url: &str) -> Result<serde_json::Value> {
-    let mut resp = ureq::get(url).call().with_context(|| format!("GET {url}"))?;
+    let mut resp = ureq::get(url)
+        .call()
+        .with_context(|| format!("GET {url}"))?;
     let v: serde_json::Value = resp.body_mut().read_json()?;
     Ok(v)
 }

@@ -2,6 +2,8 @@
 //! -> YuNet -> alignment -> MobileFaceNet -> HNSW gallery -> MQTT (embedded rumqttd) ->
 //! ioc-bridge -> SQLite -> HTTP API.
 
+#![allow(clippy::panic)] // tests report failures by panicking
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -9,7 +11,12 @@ use std::time::Duration;
 
 use e2e_tests::*;
 
-const ENROLLED: &[&str] = &["angelina_jolie", "jennifer_aniston", "matt_damon", "mark_zuckerberg"];
+const ENROLLED: &[&str] = &[
+    "angelina_jolie",
+    "jennifer_aniston",
+    "matt_damon",
+    "mark_zuckerberg",
+];
 
 /// Photos used for enrolment (per person) and, disjoint from them, photos shown in the video.
 fn celeb(rel: &str) -> PathBuf {
@@ -60,14 +67,18 @@ fn enrolment_folder(dir: &std::path::Path) -> PathBuf {
         let d = root.join(person);
         std::fs::create_dir_all(&d).expect("mkdir");
         for f in *files {
-            std::os::unix::fs::symlink(celeb(&format!("{person}/{f}")), d.join(f)).expect("symlink");
+            std::os::unix::fs::symlink(celeb(&format!("{person}/{f}")), d.join(f))
+                .expect("symlink");
         }
     }
     // A photo with two people in it must be reported and skipped, not enrolled.
     let d = root.join("two_people");
     std::fs::create_dir_all(&d).expect("mkdir");
-    std::os::unix::fs::symlink(testdata().join("faces/face_recognition_examples/two_people.jpg"), d.join("both.jpg"))
-        .expect("symlink");
+    std::os::unix::fs::symlink(
+        testdata().join("faces/face_recognition_examples/two_people.jpg"),
+        d.join("both.jpg"),
+    )
+    .expect("symlink");
     root
 }
 
@@ -105,22 +116,30 @@ fn enrolled_people_who_appear_reach_the_ioc_by_name_and_nobody_else_does() {
         "the group photo must be reported by name:\n{out}"
     );
     assert!(out.contains("4 person(s)"), "{out}");
-    let g: serde_json::Value = serde_json::from_slice(&std::fs::read(&gallery).expect("gallery")).expect("json");
+    let g: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&gallery).expect("gallery")).expect("json");
     assert_eq!(g["embedder"]["id"], "mobilefacenet_192d");
-    assert_eq!(g["embedder"]["sha256"], "a8059cbf3ee799c04b06636da86f7a9d067f9440fa83460130f1fe86d01b74ff");
+    assert_eq!(
+        g["embedder"]["sha256"],
+        "a8059cbf3ee799c04b06636da86f7a9d067f9440fa83460130f1fe86d01b74ff"
+    );
     assert_eq!(g["index"]["max_connections"], 16);
     assert_eq!(g["people"].as_array().map(Vec::len), Some(4));
 
     // Run the agent over the whole video; it exits when the file ends and events are acked.
     let (code, out, err) = run_to_end(
-        Command::new(bin("edge-agent")).args(["run", "--config"]).arg(&cfg),
+        Command::new(bin("edge-agent"))
+            .args(["run", "--config"])
+            .arg(&cfg),
         Duration::from_secs(300),
     )
     .expect("run");
     assert_eq!(code, 0, "edge-agent run failed:\n{out}\n{err}");
 
     let events = bridge
-        .wait_for("/api/events?limit=1000", Duration::from_secs(20), |v| v["count"].as_u64() > Some(0))
+        .wait_for("/api/events?limit=1000", Duration::from_secs(20), |v| {
+            v["count"].as_u64() > Some(0)
+        })
         .expect("events");
     let events = events["events"].as_array().expect("array").clone();
     let windows = slide_windows(&sc.slides);
@@ -133,24 +152,49 @@ fn enrolled_people_who_appear_reach_the_ioc_by_name_and_nobody_else_does() {
         assert_eq!(e["camera_id"], "gate-1");
         assert!(e["payload"]["face_box"]["w"].as_f64() > Some(40.0), "{e}");
         let id = e["event_id"].as_str().expect("id");
-        assert_eq!(bridge.get(&format!("/api/events/{id}")).expect("event")["event_id"], id);
+        assert_eq!(
+            bridge.get(&format!("/api/events/{id}")).expect("event")["event_id"],
+            id
+        );
         let person = e["person_id"].as_str().expect("person").to_string();
-        assert!(ENROLLED.contains(&person.as_str()), "unexpected identity {person}");
+        assert!(
+            ENROLLED.contains(&person.as_str()),
+            "unexpected identity {person}"
+        );
         let dist = e["distance"].as_f64().expect("distance");
         assert!(dist < 0.55, "{e}");
         // The snapshot is stored and served as a JPEG.
         let sha = e["snapshot_sha256"].as_str().expect("snapshot");
-        let resp = ureq::get(&format!("{}/api/snapshots/{sha}", bridge.http)).call().expect("snapshot");
-        assert_eq!(resp.headers().get("content-type").and_then(|v| v.to_str().ok()), Some("image/jpeg"));
-        per_slide.entry(slide_of(e, &windows)).or_default().push(person);
+        let resp = ureq::get(&format!("{}/api/snapshots/{sha}", bridge.http))
+            .call()
+            .expect("snapshot");
+        assert_eq!(
+            resp.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("image/jpeg")
+        );
+        per_slide
+            .entry(slide_of(e, &windows))
+            .or_default()
+            .push(person);
     }
     for (i, who) in sc.people.iter().enumerate() {
         let got = per_slide.get(&i).cloned().unwrap_or_default();
         if ENROLLED.contains(who) {
-            assert!(!got.is_empty(), "slide {i} shows {who} but no event was stored; events: {per_slide:?}");
-            assert!(got.iter().all(|p| p == who), "slide {i} shows {who} but events name {got:?}");
+            assert!(
+                !got.is_empty(),
+                "slide {i} shows {who} but no event was stored; events: {per_slide:?}"
+            );
+            assert!(
+                got.iter().all(|p| p == who),
+                "slide {i} shows {who} but events name {got:?}"
+            );
         } else {
-            assert!(got.is_empty(), "slide {i} shows {who} (not enrolled) but events name {got:?}");
+            assert!(
+                got.is_empty(),
+                "slide {i} shows {who} (not enrolled) but events name {got:?}"
+            );
         }
     }
     assert!(
@@ -165,7 +209,9 @@ fn enrolled_people_who_appear_reach_the_ioc_by_name_and_nobody_else_does() {
 
 /// Index of the slide on screen when the event's frame was captured (by stream timestamp).
 fn slide_of(e: &serde_json::Value, windows: &[(u64, u64)]) -> usize {
-    let pts = e["stream_pts_ms"].as_u64().unwrap_or_else(|| panic!("event without stream_pts_ms: {e}"));
+    let pts = e["stream_pts_ms"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("event without stream_pts_ms: {e}"));
     windows
         .iter()
         .position(|(a, b)| pts >= *a && pts < *b)

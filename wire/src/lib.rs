@@ -192,7 +192,8 @@ impl EventEnvelope {
         struct Version {
             schema_version: u32,
         }
-        let v: Version = serde_json::from_slice(bytes).map_err(|source| WireError::Json { source })?;
+        let v: Version =
+            serde_json::from_slice(bytes).map_err(|source| WireError::Json { source })?;
         if v.schema_version != SCHEMA_VERSION {
             return Err(WireError::UnknownSchema {
                 got: v.schema_version,
@@ -212,12 +213,17 @@ impl EventEnvelope {
         if self.event_id.get_version_num() != 7 {
             return Err(WireError::Invalid {
                 field: "event_id",
-                reason: format!("expected a UUIDv7, got version {}", self.event_id.get_version_num()),
+                reason: format!(
+                    "expected a UUIDv7, got version {}",
+                    self.event_id.get_version_num()
+                ),
             });
         }
         if let Some(s) = &self.snapshot {
             let hex_ok = s.sha256.len() == 64
-                && s.sha256.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                && s.sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
             if !hex_ok {
                 return Err(WireError::Invalid {
                     field: "snapshot.sha256",
@@ -266,7 +272,12 @@ mod tests {
                 },
                 distance: 0.31,
                 threshold: 0.55,
-                face_box: BoxPx { x: 1.0, y: 2.0, w: 30.0, h: 40.0 },
+                face_box: BoxPx {
+                    x: 1.0,
+                    y: 2.0,
+                    w: 30.0,
+                    h: 40.0,
+                },
                 detection_score: 0.93,
                 embedder_id: "mobilefacenet_192d".into(),
             }),

@@ -10,7 +10,11 @@ use anyhow::{Context, Result};
 use e2e_tests::{Slide, make_slideshow, testdata};
 
 fn main() -> Result<()> {
-    let out = PathBuf::from(std::env::args().nth(1).context("usage: make-scene OUT_DIR")?);
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .context("usage: make-scene OUT_DIR")?,
+    );
     std::fs::create_dir_all(&out)?;
     let celeb = |rel: &str| testdata().join("faces/celebrities").join(rel);
     let shown = [
@@ -24,7 +28,13 @@ fn main() -> Result<()> {
         "katy_perry/img42.jpg",
         "matt_damon/img33.jpg",
     ];
-    let slides: Vec<Slide> = shown.iter().map(|p| Slide { photo: celeb(p), secs: 3.0 }).collect();
+    let slides: Vec<Slide> = shown
+        .iter()
+        .map(|p| Slide {
+            photo: celeb(p),
+            secs: 3.0,
+        })
+        .collect();
     let video = out.join("gate.mp4");
     make_slideshow(&slides, &video, 640, 480, 10)?;
     let enrol = out.join("enrol");
