@@ -51,7 +51,13 @@ pub async fn start(
     opts.set_max_packet_size(wire::MAX_ENVELOPE_BYTES + 4096, 64 * 1024);
     let (client, mut eventloop) = AsyncClient::new(opts, 256);
     let secs = cfg.connect_timeout_secs;
-    match tokio::time::timeout(Duration::from_secs(secs), wait_connack(&mut eventloop)).await {
+    // Ready only once subscribed: messages published after start() returns are never missed.
+    let ready = async {
+        wait_connack(&mut eventloop).await?;
+        subscribe(&client).await;
+        wait_subacks(&mut eventloop, SUBSCRIPTIONS).await
+    };
+    match tokio::time::timeout(Duration::from_secs(secs), ready).await {
         Err(_) => {
             return Err(IngestError::Timeout {
                 host: cfg.host.clone(),
@@ -73,6 +79,29 @@ pub async fn start(
     tokio::spawn(handle(rx, client.clone(), store, stats));
     tracing::info!(host = %cfg.host, port = cfg.port, "ingest connected");
     Ok(client)
+}
+
+/// Number of topic filters `subscribe` asks for.
+const SUBSCRIPTIONS: usize = 2;
+
+async fn wait_subacks(eventloop: &mut EventLoop, mut n: usize) -> Result<(), String> {
+    while n > 0 {
+        match eventloop.poll().await {
+            Ok(Event::Incoming(Packet::SubAck(ack))) => {
+                if ack
+                    .return_codes
+                    .iter()
+                    .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
+                {
+                    return Err("broker refused the subscription".into());
+                }
+                n -= 1;
+            }
+            Ok(_) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
+    Ok(())
 }
 
 async fn subscribe(client: &AsyncClient) {
@@ -97,12 +126,6 @@ async fn wait_connack(eventloop: &mut EventLoop) -> Result<(), String> {
 }
 
 async fn poll(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Publish>) {
-    // Subscribe from another task: awaiting client requests inside the polling task can
-    // deadlock when the request queue is full.
-    {
-        let c = client.clone();
-        tokio::spawn(async move { subscribe(&c).await });
-    }
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -111,6 +134,8 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Pu
                 }
             }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
+                // Subscribe from another task: awaiting client requests inside the polling
+                // task can deadlock when the request queue is full.
                 if !ack.session_present {
                     let c = client.clone();
                     tokio::spawn(async move { subscribe(&c).await });

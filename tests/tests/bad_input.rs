@@ -11,7 +11,10 @@ use e2e_tests::*;
 
 fn agent(args: &[&str], cfg: &Path) -> (i32, String, String) {
     run_to_end(
-        Command::new(bin("edge-agent")).args(args).arg("--config").arg(cfg),
+        Command::new(bin("edge-agent"))
+            .args(args)
+            .arg("--config")
+            .arg(cfg),
         Duration::from_secs(120),
     )
     .expect("edge-agent")
@@ -44,8 +47,14 @@ fn enrolled(dir: &Path, cfg: &Path) {
 }
 
 fn testsrc_config(dir: &Path, port: u16) -> PathBuf {
-    write_agent_config(dir, port, &dir.join("gallery.json"), &[("cam-1", "testsrc://ball".into())], "")
-        .expect("config")
+    write_agent_config(
+        dir,
+        port,
+        &dir.join("gallery.json"),
+        &[("cam-1", "testsrc://ball".into())],
+        "",
+    )
+    .expect("config")
 }
 
 #[test]
@@ -71,7 +80,16 @@ fn a_malformed_agent_config_lists_every_problem_and_exits_2() {
     .expect("write");
     let (code, _, err) = agent(&["validate"], &cfg);
     assert_eq!(code, 2, "{err}");
-    for needle in ["site_id", "edge_id", "mqtt.host", "mqtt.port", "manifests_dir", "models.dir", "/missing.mp4", "analysis_fps"] {
+    for needle in [
+        "site_id",
+        "edge_id",
+        "mqtt.host",
+        "mqtt.port",
+        "manifests_dir",
+        "models.dir",
+        "/missing.mp4",
+        "analysis_fps",
+    ] {
         assert!(err.contains(needle), "{needle} not reported:\n{err}");
     }
     // `run` refuses the same config the same way, before touching anything.
@@ -86,13 +104,17 @@ fn missing_and_corrupt_model_files_are_named() {
     let empty_models = dir.path().join("models");
     std::fs::create_dir_all(&empty_models).expect("mkdir");
     let cfg = testsrc_config(dir.path(), 1);
-    let text = std::fs::read_to_string(&cfg)
-        .expect("read")
-        .replace(&models_dir().display().to_string(), &empty_models.display().to_string());
+    let text = std::fs::read_to_string(&cfg).expect("read").replace(
+        &models_dir().display().to_string(),
+        &empty_models.display().to_string(),
+    );
     std::fs::write(&cfg, text).expect("write");
     let (code, _, err) = agent(&["run"], &cfg);
     assert_clean_failure(code, &err);
-    assert!(err.contains("yunet_s_640_640") && err.contains("scripts/setup.sh"), "{err}");
+    assert!(
+        err.contains("yunet_s_640_640") && err.contains("scripts/setup.sh"),
+        "{err}"
+    );
 
     // Same file name, wrong bytes.
     let f = empty_models.join("face_detection/yunet_s_640_640.onnx");
@@ -100,7 +122,10 @@ fn missing_and_corrupt_model_files_are_named() {
     std::fs::write(&f, b"not a model").expect("write");
     let (code, _, err) = agent(&["run"], &cfg);
     assert_clean_failure(code, &err);
-    assert!(err.contains("sha256") && err.contains("yunet_s_640_640.onnx"), "{err}");
+    assert!(
+        err.contains("sha256") && err.contains("yunet_s_640_640.onnx"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -109,11 +134,18 @@ fn a_model_whose_inputs_do_not_match_is_refused_with_expected_and_got() {
     let manifests = dir.path().join("manifests");
     std::fs::create_dir_all(&manifests).expect("mkdir");
     let src = workspace().join("models/manifests");
-    std::fs::copy(src.join("mobilefacenet_192d.toml"), manifests.join("mobilefacenet_192d.toml")).expect("copy");
+    std::fs::copy(
+        src.join("mobilefacenet_192d.toml"),
+        manifests.join("mobilefacenet_192d.toml"),
+    )
+    .expect("copy");
     // The detector manifest points at the embedder's weights.
     let det = std::fs::read_to_string(src.join("yunet_s_640_640.toml"))
         .expect("read")
-        .replace("face_detection/yunet_s_640_640.onnx", "face_recognition/mobilefacenet_192d.onnx")
+        .replace(
+            "face_detection/yunet_s_640_640.onnx",
+            "face_recognition/mobilefacenet_192d.onnx",
+        )
         .replace(
             "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
             "a8059cbf3ee799c04b06636da86f7a9d067f9440fa83460130f1fe86d01b74ff",
@@ -127,7 +159,9 @@ fn a_model_whose_inputs_do_not_match_is_refused_with_expected_and_got() {
     let (code, _, err) = agent(&["run"], &cfg);
     assert_clean_failure(code, &err);
     assert!(
-        err.contains("model yunet_s_640_640: tensor input: expected [1,3,640,640], got [?,3,112,112]"),
+        err.contains(
+            "model yunet_s_640_640: tensor input: expected [1,3,640,640], got [?,3,112,112]"
+        ),
         "{err}"
     );
 }
@@ -140,7 +174,10 @@ fn an_unreachable_broker_at_start_is_named_with_its_address() {
     enrolled(dir.path(), &cfg);
     let (code, _, err) = agent(&["run"], &cfg);
     assert_clean_failure(code, &err);
-    assert!(err.contains(&format!("MQTT broker at 127.0.0.1:{port}")), "{err}");
+    assert!(
+        err.contains(&format!("MQTT broker at 127.0.0.1:{port}")),
+        "{err}"
+    );
 }
 
 #[test]
@@ -160,7 +197,10 @@ fn an_unreadable_video_is_reported_with_the_camera_id() {
     enrolled(dir.path(), &cfg);
     let (code, _, err) = agent(&["run"], &cfg);
     assert_clean_failure(code, &err);
-    assert!(err.contains("camera door-3") && err.contains("junk.mp4"), "{err}");
+    assert!(
+        err.contains("camera door-3") && err.contains("junk.mp4"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -168,13 +208,17 @@ fn a_gallery_from_another_embedder_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cfg = testsrc_config(dir.path(), 1);
     enrolled(dir.path(), &cfg);
-    let text = std::fs::read_to_string(&cfg)
-        .expect("read")
-        .replace("mobilefacenet_192d", "face_reidentification_retail_0095_256d");
+    let text = std::fs::read_to_string(&cfg).expect("read").replace(
+        "mobilefacenet_192d",
+        "face_reidentification_retail_0095_256d",
+    );
     std::fs::write(&cfg, text).expect("write");
     let (code, _, err) = agent(&["run"], &cfg);
     assert_clean_failure(code, &err);
-    assert!(err.contains("mobilefacenet_192d") && err.contains("re-enrol"), "{err}");
+    assert!(
+        err.contains("mobilefacenet_192d") && err.contains("re-enrol"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -187,18 +231,30 @@ fn a_malformed_bridge_config_lists_every_problem() {
          [store]\nsqlite_path = \"a.db\"\n",
     )
     .expect("write");
-    let (code, _, err) =
-        run_to_end(Command::new(bin("ioc-bridge")).args(["serve", "--config"]).arg(&cfg), Duration::from_secs(30))
-            .expect("bridge");
+    let (code, _, err) = run_to_end(
+        Command::new(bin("ioc-bridge"))
+            .args(["serve", "--config"])
+            .arg(&cfg),
+        Duration::from_secs(30),
+    )
+    .expect("bridge");
     assert_eq!(code, 2, "{err}");
-    for n in ["http.listen", "mqtt.embedded_listen", "mqtt.host", "mqtt.port"] {
+    for n in [
+        "http.listen",
+        "mqtt.embedded_listen",
+        "mqtt.host",
+        "mqtt.port",
+    ] {
         assert!(err.contains(n), "{n} not reported:\n{err}");
     }
 }
 
 /// Publishes raw payloads to the bridge's broker.
 fn publish_raw(port: u16, msgs: Vec<(String, Vec<u8>)>) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     rt.block_on(async move {
         let opts = rumqttc::MqttOptions::new("test-publisher", "127.0.0.1", port);
         let (client, mut el) = rumqttc::AsyncClient::new(opts, 16);
@@ -206,7 +262,9 @@ fn publish_raw(port: u16, msgs: Vec<(String, Vec<u8>)>) {
         let c = client.clone();
         tokio::spawn(async move {
             for (t, p) in msgs {
-                c.publish(t, rumqttc::QoS::AtLeastOnce, false, p).await.expect("publish");
+                c.publish(t, rumqttc::QoS::AtLeastOnce, false, p)
+                    .await
+                    .expect("publish");
             }
         });
         let mut acked = 0;
@@ -237,7 +295,12 @@ fn valid_event() -> wire::EventEnvelope {
             },
             distance: 0.3,
             threshold: 0.55,
-            face_box: wire::BoxPx { x: 1.0, y: 1.0, w: 50.0, h: 60.0 },
+            face_box: wire::BoxPx {
+                x: 1.0,
+                y: 1.0,
+                w: 50.0,
+                h: 60.0,
+            },
             detection_score: 0.9,
             embedder_id: "mobilefacenet_192d".into(),
         }),
@@ -267,14 +330,19 @@ fn malformed_mqtt_messages_are_quarantined_and_ingest_goes_on_storing_each_event
         vec![
             (topic.clone(), b"{not json".to_vec()),
             (topic.clone(), future.to_string().into_bytes()),
-            (wire::topics::events("s1", "e1", "other-cam"), good.to_json()),
+            (
+                wire::topics::events("s1", "e1", "other-cam"),
+                good.to_json(),
+            ),
             (topic.clone(), bad_snapshot.to_json()),
             (topic.clone(), good.to_json()),
             (topic.clone(), good.to_json()), // redelivery: stored once
         ],
     );
     let q = bridge
-        .wait_for("/api/quarantine", Duration::from_secs(10), |v| v["count"].as_u64() >= Some(4))
+        .wait_for("/api/quarantine", Duration::from_secs(10), |v| {
+            v["count"].as_u64() >= Some(4)
+        })
         .expect("quarantine");
     let reasons: Vec<String> = q["messages"]
         .as_array()
@@ -283,14 +351,30 @@ fn malformed_mqtt_messages_are_quarantined_and_ingest_goes_on_storing_each_event
         .map(|m| m["reason"].as_str().unwrap_or_default().to_string())
         .collect();
     assert_eq!(reasons.len(), 4, "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("not valid JSON")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("schema_version 7")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("arrived on")), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.contains("snapshot")), "{reasons:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("not valid JSON")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("schema_version 7")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("arrived on")),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.iter().any(|r| r.contains("snapshot")),
+        "{reasons:?}"
+    );
     let ev = bridge
-        .wait_for("/api/stats", Duration::from_secs(10), |v| v["ingest"]["duplicates"].as_u64() >= Some(1))
+        .wait_for("/api/stats", Duration::from_secs(10), |v| {
+            v["ingest"]["duplicates"].as_u64() >= Some(1)
+        })
         .expect("stats");
     assert_eq!(ev["store"]["events_by_kind"]["face_match"], 1, "{ev}");
-    let one = bridge.get(&format!("/api/events/{}", good.event_id)).expect("event");
+    let one = bridge
+        .get(&format!("/api/events/{}", good.event_id))
+        .expect("event");
     assert_eq!(one["person_name"], "Trần Thị B");
 }
