@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use models::RgbView;
-use pipeline::{FrameSource, PipelineError, SourceOptions};
+use pipeline::{Backpressure, Camera, RtspTransport, SourceOptions, SupervisorOptions};
 use tokio::sync::mpsc;
 use wire::{BoxPx, EventBody, EventEnvelope, FaceMatch, Identity, SCHEMA_VERSION, Snapshot};
 
-use crate::config::CameraConfig;
+use crate::config::{CameraConfig, IngestConfig, RtspTransportConfig};
 use crate::gallery::Gallery;
 use crate::recognise::{FaceResult, Recogniser};
 
@@ -36,7 +36,6 @@ pub struct CameraStats {
     pub frames: AtomicU64,
     pub faces: AtomicU64,
     pub matches: AtomicU64,
-    pub reconnects: AtomicU64,
     pub errors: AtomicU64,
 }
 
@@ -53,102 +52,76 @@ fn is_file(uri: &str) -> bool {
     uri.starts_with("file://")
 }
 
-fn source_options(cam: &CameraConfig) -> SourceOptions {
+/// Source options for a camera from its config.
+pub fn source_options(cam: &CameraConfig) -> SourceOptions {
     let mut o = SourceOptions::new(cam.id.clone(), cam.uri.clone());
     o.max_fps = cam.analysis_fps;
     o.width = cam.width;
+    o.username = cam.username.clone();
+    o.password = cam.password.clone();
+    o.rtsp_transport = match cam.rtsp_transport {
+        RtspTransportConfig::Auto => RtspTransport::Auto,
+        RtspTransportConfig::Tcp => RtspTransport::Tcp,
+        RtspTransportConfig::Udp => RtspTransport::Udp,
+    };
     // A file read "fast" is decoded as quickly as analysis keeps up, never dropping; anything
     // else plays at its own pace with the newest frame winning.
-    o.live = !(is_file(&cam.uri) && cam.fast_file);
+    if is_file(&cam.uri) && cam.fast_file {
+        o.backpressure = Backpressure::Block;
+        o.realtime = false;
+    } else {
+        o.backpressure = Backpressure::LatestWins;
+        o.realtime = true;
+    }
     o
 }
 
-/// Runs until the stream ends (files), the stop flag is set, or a permanent failure.
+/// A supervised camera for this config.
+pub fn open_camera(cam: &CameraConfig, ingest: &IngestConfig) -> Camera {
+    Camera::new(
+        source_options(cam),
+        SupervisorOptions {
+            stall_timeout: Duration::from_secs(ingest.stall_timeout_secs),
+            backoff_initial: Duration::from_millis(ingest.backoff_initial_ms),
+            backoff_max: Duration::from_millis(ingest.backoff_max_ms),
+            loop_files: cam.loop_file,
+            give_up_on_file_errors: true,
+        },
+    )
+}
+
+/// Runs until the stream ends (files), the camera is stopped, or a permanent failure.
 pub fn run_camera(
-    cam: CameraConfig,
+    mut camera: Camera,
     ctx: Arc<CameraContext>,
     stats: Arc<CameraStats>,
     tx: mpsc::Sender<EventEnvelope>,
 ) -> CameraOutcome {
-    let mut backoff = Duration::from_millis(500);
     let mut last_announced: HashMap<String, Duration> = HashMap::new();
+    let started = Instant::now();
+    let id = camera.camera_id().to_owned();
     loop {
         if ctx.stop.load(Ordering::SeqCst) {
-            return CameraOutcome::Finished;
+            camera.monitor().stop();
         }
-        let mut source = match FrameSource::open(source_options(&cam)) {
-            Ok(s) => s,
-            Err(e) => {
-                stats.errors.fetch_add(1, Ordering::Relaxed);
-                if is_file(&cam.uri) {
-                    tracing::error!(camera = %cam.id, error = %e, "camera cannot be read; giving up on this file");
-                    return CameraOutcome::Failed(e.to_string());
-                }
-                tracing::warn!(camera = %cam.id, error = %e, retry_in_ms = backoff.as_millis() as u64, "camera unavailable, retrying");
-                sleep_unless_stopped(&ctx.stop, backoff);
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-        };
-        backoff = Duration::from_millis(500);
-        last_announced.clear(); // stream time restarts with a new pipeline
-        let started = Instant::now();
-        let ended = read_frames(
-            &cam,
-            &ctx,
-            &stats,
-            &tx,
-            &mut source,
-            &mut last_announced,
-            started,
-        );
-        match ended {
-            Ok(()) if ctx.stop.load(Ordering::SeqCst) => return CameraOutcome::Finished,
-            Ok(()) if is_file(&cam.uri) && !cam.loop_file => {
-                tracing::info!(camera = %cam.id, frames = stats.frames.load(Ordering::Relaxed), "end of file");
+        let frame = match camera.next_frame() {
+            Ok(Some(f)) => f,
+            Ok(None) => {
+                let st = camera.status();
+                tracing::info!(camera = %id, frames = st.frames_delivered, "camera stopped");
                 return CameraOutcome::Finished;
             }
-            Ok(()) => {}
-            Err(ReadEnd::ChannelClosed) => return CameraOutcome::Finished,
-            Err(ReadEnd::Pipeline(e)) => {
+            Err(e) => {
                 stats.errors.fetch_add(1, Ordering::Relaxed);
-                stats.reconnects.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(camera = %cam.id, error = %e, "camera stream failed, restarting");
-                sleep_unless_stopped(&ctx.stop, backoff);
+                tracing::error!(camera = %id, error = %e, "camera cannot be read; giving up");
+                return CameraOutcome::Failed(e.to_string());
             }
-        }
-    }
-}
-
-enum ReadEnd {
-    Pipeline(PipelineError),
-    ChannelClosed,
-}
-
-fn sleep_unless_stopped(stop: &AtomicBool, d: Duration) {
-    let end = Instant::now() + d;
-    while Instant::now() < end && !stop.load(Ordering::SeqCst) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn read_frames(
-    cam: &CameraConfig,
-    ctx: &CameraContext,
-    stats: &CameraStats,
-    tx: &mpsc::Sender<EventEnvelope>,
-    source: &mut FrameSource,
-    last_announced: &mut HashMap<String, Duration>,
-    started: Instant,
-) -> Result<(), ReadEnd> {
-    while !ctx.stop.load(Ordering::SeqCst) {
-        let Some(frame) = source.next_frame().map_err(ReadEnd::Pipeline)? else {
-            return Ok(());
         };
         stats.frames.fetch_add(1, Ordering::Relaxed);
-        let Some(view) = RgbView::new(frame.width, frame.height, &frame.data) else {
-            tracing::warn!(camera = %cam.id, "frame with inconsistent size skipped");
+        let Some(view) =
+            RgbView::with_stride(frame.width, frame.height, frame.stride, frame.data())
+        else {
+            tracing::warn!(camera = %id, "frame with inconsistent layout skipped");
             continue;
         };
         let results = {
@@ -157,7 +130,7 @@ fn read_frames(
                 Ok(r) => r,
                 Err(e) => {
                     stats.errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(camera = %cam.id, error = %e, "inference failed on a frame");
+                    tracing::error!(camera = %id, error = %e, "inference failed on a frame");
                     continue;
                 }
             }
@@ -165,27 +138,28 @@ fn read_frames(
         stats
             .faces
             .fetch_add(results.len() as u64, Ordering::Relaxed);
-        // Stream time orders repeats: wall time would be wrong for files read fast.
+        // Stream time orders repeats (wall time would be wrong for files read fast); a stream
+        // that restarted (time went backwards) starts afresh.
         let now = frame.pts.unwrap_or_else(|| started.elapsed());
         for r in results.iter().filter(|r| r.is_match) {
             let Some(best) = &r.best else { continue };
             let pid = &best.person.person_id;
             if let Some(prev) = last_announced.get(pid)
-                && now.saturating_sub(*prev) < ctx.repeat_after
+                && now >= *prev
+                && now - *prev < ctx.repeat_after
             {
                 continue;
             }
             last_announced.insert(pid.clone(), now);
             stats.matches.fetch_add(1, Ordering::Relaxed);
             let captured_at: DateTime<Utc> = frame.captured_at.into();
-            let env = face_match_event(ctx, &cam.id, view, r, captured_at, frame.pts);
-            tracing::info!(camera = %cam.id, person = %pid, distance = best.distance, "face match");
+            let env = face_match_event(&ctx, &id, view, r, captured_at, frame.pts);
+            tracing::info!(camera = %id, person = %pid, distance = best.distance, "face match");
             if tx.blocking_send(env).is_err() {
-                return Err(ReadEnd::ChannelClosed);
+                return CameraOutcome::Finished;
             }
         }
     }
-    Ok(())
 }
 
 fn face_match_event(

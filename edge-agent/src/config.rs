@@ -18,6 +18,8 @@ pub struct Config {
     #[serde(default)]
     pub recognition: RecognitionConfig,
     pub gallery: GalleryConfig,
+    #[serde(default)]
+    pub ingest: IngestConfig,
     /// Cameras analysed by this box.
     pub cameras: Vec<CameraConfig>,
 }
@@ -98,6 +100,47 @@ impl Default for RecognitionConfig {
     }
 }
 
+/// How camera streams are decoded and supervised.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IngestConfig {
+    /// `auto`: hardware decoders (VA-API, NVDEC, V4L2) when present, else software.
+    /// `software`: never use hardware decoders.
+    pub decoder: DecoderConfig,
+    /// No frame for this long counts as a failure and restarts the camera.
+    pub stall_timeout_secs: u64,
+    /// First wait before reopening a failed camera; doubles (with jitter) up to the maximum.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            decoder: DecoderConfig::Auto,
+            stall_timeout_secs: 10,
+            backoff_initial_ms: 500,
+            backoff_max_ms: 30_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecoderConfig {
+    Auto,
+    Software,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RtspTransportConfig {
+    #[default]
+    Auto,
+    Tcp,
+    Udp,
+}
+
 /// Where the enrolled people are stored.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,6 +160,15 @@ pub struct CameraConfig {
     pub uri: String,
     /// Frames analysed per second (older frames are skipped, newest kept).
     pub analysis_fps: u32,
+    /// User name for the camera (RTSP/HTTP), given to the source rather than put in the URI.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Password for the camera; never logged.
+    #[serde(default)]
+    pub password: Option<String>,
+    /// RTSP transport: `auto` (UDP, falling back to TCP), `tcp` or `udp`.
+    #[serde(default)]
+    pub rtsp_transport: RtspTransportConfig,
     /// Scale frames to this width before analysis; unset keeps the stream's size.
     #[serde(default)]
     pub width: Option<u32>,
@@ -248,6 +300,16 @@ impl Config {
             && !(t > 0.0 && t < 1.0)
         {
             p.push("recognition.detector_score_threshold must be between 0 and 1".into());
+        }
+        let i = &self.ingest;
+        if i.stall_timeout_secs == 0 {
+            p.push("ingest.stall_timeout_secs must be at least 1".into());
+        }
+        if i.backoff_initial_ms == 0 || i.backoff_initial_ms > i.backoff_max_ms {
+            p.push(
+                "ingest.backoff_initial_ms must be at least 1 and at most ingest.backoff_max_ms"
+                    .into(),
+            );
         }
         if self.cameras.is_empty() {
             p.push("no [[cameras]] configured".into());

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use edge_agent::camera::{self, CameraContext, CameraOutcome, CameraStats};
-use edge_agent::config::{Config, DEFAULT_CONFIG};
+use edge_agent::config::{Config, DEFAULT_CONFIG, DecoderConfig};
 use edge_agent::enrol;
 use edge_agent::gallery::Gallery;
 use edge_agent::publisher::Publisher;
@@ -196,16 +196,23 @@ async fn run_async(
         let p = publisher.clone();
         tokio::spawn(async move { p.run(rx).await })
     };
+    pipeline::set_decoder_preference(match cfg.ingest.decoder {
+        DecoderConfig::Auto => pipeline::DecoderPreference::Auto,
+        DecoderConfig::Software => pipeline::DecoderPreference::Software,
+    })?;
     let mut workers = Vec::new();
+    let mut monitors = Vec::new();
     for cam in cfg.cameras.clone() {
         let (ctx, tx) = (ctx.clone(), tx.clone());
         let stats = Arc::new(CameraStats::default());
         let id = cam.id.clone();
+        let supervised = camera::open_camera(&cam, &cfg.ingest);
+        monitors.push(supervised.monitor());
         let handle = std::thread::Builder::new()
             .name(format!("cam-{id}"))
             .spawn({
                 let stats = stats.clone();
-                move || camera::run_camera(cam, ctx, stats, tx)
+                move || camera::run_camera(supervised, ctx, stats, tx)
             })
             .with_context(|| format!("starting the thread of camera {id}"))?;
         workers.push((id, stats, handle));
@@ -213,10 +220,12 @@ async fn run_async(
     drop(tx);
     {
         let stop = stop.clone();
+        let monitors = monitors.clone();
         tokio::spawn(async move {
             if tokio::signal::ctrl_c().await.is_ok() {
                 tracing::info!("stopping: finishing cameras and flushing events");
                 stop.store(true, Ordering::SeqCst);
+                monitors.iter().for_each(|m| m.stop());
             }
         });
     }
@@ -230,8 +239,15 @@ async fn run_async(
             Ok(CameraOutcome::Failed(reason)) => failed.push(format!("{id}: {reason}")),
             Err(_) => failed.push(format!("{id}: camera thread panicked")),
         }
+        let st = monitors
+            .iter()
+            .map(|m| m.status())
+            .find(|s| s.camera_id == id);
         tracing::info!(
             camera = %id,
+            decoded = st.as_ref().map(|s| s.frames_decoded),
+            dropped = st.as_ref().map(|s| s.frames_dropped),
+            reconnects = st.as_ref().map(|s| s.reconnects),
             frames = stats.frames.load(Ordering::Relaxed),
             faces = stats.faces.load(Ordering::Relaxed),
             matches = stats.matches.load(Ordering::Relaxed),

@@ -2,24 +2,37 @@
 
 use crate::manifest::{Colour, Preprocess};
 
-/// A borrowed, tightly packed RGB image (`data.len() == width * height * 3`).
+/// A borrowed RGB image whose rows are `stride` bytes apart (`stride >= width * 3`).
 #[derive(Debug, Clone, Copy)]
 pub struct RgbView<'a> {
     pub width: u32,
     pub height: u32,
+    pub stride: usize,
     pub data: &'a [u8],
 }
 
 impl<'a> RgbView<'a> {
-    /// Wraps `data`; `None` when the length does not match the size.
+    /// Wraps tightly packed `data`; `None` when the length does not match the size.
     pub fn new(width: u32, height: u32, data: &'a [u8]) -> Option<Self> {
-        (width > 0 && height > 0 && data.len() == width as usize * height as usize * 3).then_some(
-            Self {
-                width,
-                height,
-                data,
-            },
-        )
+        if data.len() != width as usize * height as usize * 3 {
+            return None;
+        }
+        Self::with_stride(width, height, width as usize * 3, data)
+    }
+
+    /// Wraps `data` with rows `stride` bytes apart; `None` when the buffer is too small.
+    pub fn with_stride(width: u32, height: u32, stride: usize, data: &'a [u8]) -> Option<Self> {
+        let row = width as usize * 3;
+        let ok = width > 0
+            && height > 0
+            && stride >= row
+            && data.len() >= stride * (height as usize - 1) + row;
+        ok.then_some(Self {
+            width,
+            height,
+            stride,
+            data,
+        })
     }
 
     /// Wraps an `image` crate buffer.
@@ -27,6 +40,7 @@ impl<'a> RgbView<'a> {
         Self {
             width: img.width(),
             height: img.height(),
+            stride: img.width() as usize * 3,
             data: img.as_raw(),
         }
     }
@@ -45,7 +59,7 @@ impl<'a> RgbView<'a> {
         let px = |xx: i64, yy: i64| -> [f32; 3] {
             let xx = xx.clamp(0, w - 1) as usize;
             let yy = yy.clamp(0, h - 1) as usize;
-            let i = (yy * self.width as usize + xx) * 3;
+            let i = yy * self.stride + xx * 3;
             [
                 self.data[i] as f32,
                 self.data[i + 1] as f32,
@@ -195,7 +209,7 @@ pub fn crop(img: RgbView<'_>, x: f32, y: f32, w: f32, h: f32) -> image::RgbImage
     let mut out = image::RgbImage::new(cw, ch);
     for (cx, cy, px) in out.enumerate_pixels_mut() {
         let (sx, sy) = ((x0 + cx).min(img.width - 1), (y0 + cy).min(img.height - 1));
-        let i = (sy as usize * img.width as usize + sx as usize) * 3;
+        let i = sy as usize * img.stride + sx as usize * 3;
         px.0 = [img.data[i], img.data[i + 1], img.data[i + 2]];
     }
     out
@@ -256,5 +270,17 @@ mod tests {
     #[test]
     fn a_view_refuses_a_buffer_of_the_wrong_length() {
         assert!(RgbView::new(2, 2, &[0u8; 11]).is_none());
+    }
+
+    #[test]
+    fn padded_rows_are_read_through_the_stride() {
+        // 2x2 image, rows padded to 8 bytes; the padding is 255 and must never be read.
+        let data = [10, 10, 10, 20, 20, 20, 255, 255, 30, 30, 30, 40, 40, 40];
+        let v = RgbView::with_stride(2, 2, 8, &data).expect("view");
+        let c = crop(v, 0.0, 0.0, 2.0, 2.0);
+        assert_eq!(
+            c.as_raw(),
+            &[10, 10, 10, 20, 20, 20, 30, 30, 30, 40, 40, 40]
+        );
     }
 }
