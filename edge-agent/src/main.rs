@@ -54,6 +54,26 @@ enum Cmd {
     },
     /// Print the documented default config.
     PrintDefaultConfig,
+    /// Open a camera URI and report what was found (codec, resolution, fps, decoder) or why it
+    /// failed. Exit code 0 when frames were decoded.
+    Probe {
+        /// rtsp://host/path, file:///path.mp4, http://host/mjpeg, testsrc://ball
+        uri: String,
+        #[arg(long)]
+        username: Option<String>,
+        /// Password (prefer the CAMERA_PASSWORD environment variable: not kept in shell history)
+        #[arg(long, env = "CAMERA_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// RTSP transport: auto, tcp or udp
+        #[arg(long, default_value = "auto")]
+        transport: String,
+        /// How long to read frames to measure the rate
+        #[arg(long, default_value_t = 3)]
+        seconds: u64,
+        /// Never use hardware decoders
+        #[arg(long)]
+        software: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -70,6 +90,14 @@ fn main() -> ExitCode {
             print!("{DEFAULT_CONFIG}");
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Probe {
+            uri,
+            username,
+            password,
+            transport,
+            seconds,
+            software,
+        } => probe(&uri, username, password, &transport, seconds, software),
         Cmd::Validate { config } => match Config::load(&config) {
             Ok(_) => {
                 println!("{}: OK", config.display());
@@ -269,5 +297,106 @@ async fn run_async(
         eprintln!("error: camera(s) failed:\n  {}", failed.join("\n  "));
         return Ok(ExitCode::FAILURE);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn probe(
+    uri: &str,
+    username: Option<String>,
+    password: Option<String>,
+    transport: &str,
+    seconds: u64,
+    software: bool,
+) -> Result<ExitCode> {
+    use pipeline::{FrameSource, RtspTransport, SourceOptions};
+    let mut opts = SourceOptions::live("probe", uri);
+    opts.username = username;
+    opts.password = password;
+    opts.rtsp_transport = match transport {
+        "auto" => RtspTransport::Auto,
+        "tcp" => RtspTransport::Tcp,
+        "udp" => RtspTransport::Udp,
+        other => anyhow::bail!("--transport must be auto, tcp or udp, got {other:?}"),
+    };
+    pipeline::set_decoder_preference(if software {
+        pipeline::DecoderPreference::Software
+    } else {
+        pipeline::DecoderPreference::Auto
+    })?;
+    let hw = pipeline::hardware_decoders_present();
+    println!("uri: {}", pipeline::redact_uri(uri));
+    println!(
+        "hardware decoders on this machine: {}",
+        if hw.is_empty() {
+            "none".to_string()
+        } else {
+            hw.join(", ")
+        }
+    );
+    let t0 = std::time::Instant::now();
+    let src = match FrameSource::open(opts) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("result: FAILED");
+            eprintln!("error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    let first_ms = t0.elapsed().as_millis();
+    let t1 = std::time::Instant::now();
+    let mut frames = 0u64;
+    let mut first_pts = None;
+    let mut last_pts = None;
+    let mut ended = false;
+    while t1.elapsed() < Duration::from_secs(seconds) {
+        match src.next_frame(Duration::from_secs(5)) {
+            Ok(Some(f)) => {
+                frames += 1;
+                first_pts = first_pts.or(f.pts);
+                last_pts = f.pts;
+            }
+            Ok(None) => {
+                ended = true;
+                break;
+            }
+            Err(e) => {
+                println!("result: FAILED after {frames} frames");
+                eprintln!("error: {e}");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+    }
+    let info = src.info();
+    let fmt = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_else(|| "?".into());
+    println!("codec: {}", info.codec.as_deref().unwrap_or("unknown"));
+    println!("resolution: {}x{}", fmt(info.width), fmt(info.height));
+    match info.fps {
+        Some(f) => println!("fps (declared): {f:.2}"),
+        None => println!("fps (declared): unknown"),
+    }
+    if let (Some(a), Some(b)) = (first_pts, last_pts)
+        && frames > 1
+        && b > a
+    {
+        println!(
+            "fps (measured from timestamps): {:.2}",
+            (frames - 1) as f64 / (b - a).as_secs_f64()
+        );
+    }
+    println!(
+        "decoder: {} ({})",
+        info.decoder.as_deref().unwrap_or("none (raw video)"),
+        if info.hardware_decoder {
+            "hardware"
+        } else {
+            "software"
+        }
+    );
+    println!("first frame after: {first_ms} ms");
+    println!(
+        "frames read: {frames}{}",
+        if ended { " (end of stream)" } else { "" }
+    );
+    println!("result: OK");
     Ok(ExitCode::SUCCESS)
 }

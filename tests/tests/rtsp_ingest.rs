@@ -230,3 +230,46 @@ fn one_failing_camera_does_not_stall_another() {
     bad.stop();
     good.stop();
 }
+
+#[test]
+fn the_probe_command_reports_codec_resolution_and_decoder_or_why_it_failed() {
+    let port = free_port();
+    let _server = start_server(port, None);
+    let (code, out, err) = e2e_tests::run_to_end(
+        Command::new(bin("edge-agent")).args([
+            "probe",
+            &format!("rtsp://127.0.0.1:{port}/cam"),
+            "--transport",
+            "tcp",
+            "--seconds",
+            "2",
+        ]),
+        Duration::from_secs(60),
+    )
+    .expect("probe");
+    assert_eq!(code, 0, "{out}\n{err}");
+    for needle in [
+        "codec: H.264",
+        "resolution: 320x240",
+        "decoder: ",
+        "result: OK",
+    ] {
+        assert!(out.contains(needle), "{needle} missing:\n{out}");
+    }
+    let dead = free_port();
+    let (code, out, err) = e2e_tests::run_to_end(
+        Command::new(bin("edge-agent")).args([
+            "probe",
+            &format!("rtsp://admin:topsecret@127.0.0.1:{dead}/cam"),
+        ]),
+        Duration::from_secs(60),
+    )
+    .expect("probe");
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("result: FAILED"), "{out}");
+    assert!(err.contains(&format!("127.0.0.1:{dead}")), "{err}");
+    assert!(
+        !out.contains("topsecret") && !err.contains("topsecret"),
+        "credentials leaked:\n{out}\n{err}"
+    );
+}
