@@ -83,10 +83,6 @@ while IFS=$'\t' read -r path sha licence origin; do
   cp "$src" "$dst.tmp" && mv "$dst.tmp" "$dst"
   log "installed model $path"
 done < "$ROOT/models/MODELS.tsv"
-# Support files (not weights) that the OCR models need.
-if [ -f "$MIRROR/ocr/ppocrv4/ppocr_keys_v1.txt" ] && [ ! -f "$MODELS/ocr/ppocrv4/ppocr_keys_v1.txt" ]; then
-  cp "$MIRROR/ocr/ppocrv4/ppocr_keys_v1.txt" "$MODELS/ocr/ppocrv4/"
-fi
 log "models verified in $MODELS"
 
 cat > "$LOCAL/env.sh" <<ENV

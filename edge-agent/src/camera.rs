@@ -58,7 +58,7 @@ pub fn source_options(cam: &CameraConfig) -> SourceOptions {
     o.max_fps = cam.analysis_fps;
     o.width = cam.width;
     o.username = cam.username.clone();
-    o.password = cam.password.clone();
+    o.password = cam.password.as_ref().map(|s| s.0.clone());
     o.rtsp_transport = match cam.rtsp_transport {
         RtspTransportConfig::Auto => RtspTransport::Auto,
         RtspTransportConfig::Tcp => RtspTransport::Tcp,

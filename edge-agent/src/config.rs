@@ -165,7 +165,7 @@ pub struct CameraConfig {
     pub username: Option<String>,
     /// Password for the camera; never logged.
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// RTSP transport: `auto` (UDP, falling back to TCP), `tcp` or `udp`.
     #[serde(default)]
     pub rtsp_transport: RtspTransportConfig,
@@ -179,6 +179,17 @@ pub struct CameraConfig {
     /// For `file://` sources: read as fast as analysis allows instead of at the file's pace.
     #[serde(default)]
     pub fast_file: bool,
+}
+
+/// A secret from the config: printed as `***` in debug output and logs.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
 }
 
 /// Every problem found in a config, reported together.
@@ -432,6 +443,13 @@ analysis_fps = 5
         );
         let err = Config::load(&p).expect_err("must fail");
         assert!(err.to_string().contains("camreas"), "{err}");
+    }
+
+    #[test]
+    fn camera_passwords_never_appear_in_debug_output() {
+        let mut cfg: Config = toml::from_str(DEFAULT_CONFIG).expect("default config parses");
+        cfg.cameras[0].password = Some(Secret("hunter2".into()));
+        assert!(!format!("{cfg:?}").contains("hunter2"));
     }
 
     #[test]

@@ -9,14 +9,19 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod eval;
 pub mod face;
 pub mod imageops;
 pub mod manifest;
+pub mod objects;
+pub mod ocr;
+pub mod plate;
 pub mod runtime;
 
 pub use face::{Embedder, Face, FaceDetector, OnnxEmbedder, YuNet};
 pub use imageops::RgbView;
 pub use manifest::{Metric, ModelManifest};
+pub use objects::{Detection, ObjectDetector, Yolox};
 pub use runtime::RuntimeOptions;
 
 /// Everything that can go wrong with a model, each naming the model or file concerned.

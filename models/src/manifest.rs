@@ -13,6 +13,8 @@ use crate::ModelError;
 pub enum ModelKind {
     FaceDetector,
     FaceEmbedder,
+    ObjectDetector,
+    TextRecognizer,
 }
 
 /// Channel order the model expects.
@@ -77,6 +79,29 @@ pub struct FaceDetectorSpec {
     pub nms_iou: f32,
 }
 
+/// Object-detector-specific settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectDetectorSpec {
+    pub strides: Vec<u32>,
+    pub score_threshold: f32,
+    pub nms_iou: f32,
+    /// Classes reported (ids in the model's label space) and their labels, in the same order.
+    pub class_ids: Vec<usize>,
+    pub labels: Vec<String>,
+}
+
+/// Text-recogniser-specific settings (CTC, class 0 = blank).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextRecognizerSpec {
+    /// Character list, one per line (line i = class i), relative to the models directory.
+    pub keys_file: String,
+    pub keys_sha256: String,
+    /// Widest input accepted (pixels at the model height).
+    pub max_width: u32,
+}
+
 /// One model's manifest (`models/manifests/<id>.toml`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -95,6 +120,8 @@ pub struct ModelManifest {
     pub outputs: Vec<TensorSpec>,
     pub face_embedder: Option<EmbedderSpec>,
     pub face_detector: Option<FaceDetectorSpec>,
+    pub object_detector: Option<ObjectDetectorSpec>,
+    pub text_recognizer: Option<TextRecognizerSpec>,
 }
 
 impl ModelManifest {
@@ -148,6 +175,26 @@ impl ModelManifest {
                 })?;
                 if d.strides.is_empty() {
                     return Err(bad("face_detector.strides must not be empty".into()));
+                }
+            }
+            ModelKind::TextRecognizer => {
+                if m.text_recognizer.is_none() {
+                    return Err(bad(
+                        "kind = text_recognizer needs a [text_recognizer] section".into(),
+                    ));
+                }
+            }
+            ModelKind::ObjectDetector => {
+                let o = m.object_detector.as_ref().ok_or_else(|| {
+                    bad("kind = object_detector needs an [object_detector] section".into())
+                })?;
+                if o.strides.is_empty()
+                    || o.class_ids.len() != o.labels.len()
+                    || o.class_ids.is_empty()
+                {
+                    return Err(bad(
+                        "object_detector needs strides and as many labels as class_ids".into(),
+                    ));
                 }
             }
         }

@@ -1,0 +1,237 @@
+//! Vietnamese licence-plate parsing and validation (pure, no I/O).
+//!
+//! Formats (plate alphabet 0-9 A-Z; dashes and dots are layout only):
+//! - one-line car plates: province (2 digits), series (a letter, optionally followed by a letter
+//!   or digit), number (4 or 5 digits): `51G-123.45`, `30A-1234`, `51LD-123.45`;
+//! - two-line plates (motorbikes, square car plates): top line province + series (`59-X1`,
+//!   `29-BN`, `60K`), bottom line the number (`234.56`, `2345`).
+//!
+//! OCR confuses some characters; the position of a character in the format decides which
+//! reading is possible (a province is digits, a series starts with a letter), so confusable
+//! characters are corrected by position: 0/O/D/Q, 1/I/T, 8/B, 5/S, 2/Z, 6/G, 4/A.
+
+use serde::Serialize;
+
+/// Which layout a plate matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlateFormat {
+    /// One line: `51G-123.45`.
+    OneLine,
+    /// Two lines: `59-X1` over `234.56`.
+    TwoLine,
+}
+
+/// A plate that parsed as a valid Vietnamese plate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ParsedPlate {
+    /// Canonical text: `51G-123.45` (one line) or `59-X1 234.56` (two lines, top then bottom).
+    pub text: String,
+    /// Only 0-9 A-Z, lines joined top to bottom: `51G12345`.
+    pub normalized: String,
+    pub format: PlateFormat,
+    pub province: String,
+    pub series: String,
+    pub number: String,
+    /// Characters changed by the positional confusable correction.
+    pub corrections: usize,
+}
+
+/// Keeps only the plate alphabet, upper-cased.
+pub fn normalize(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| {
+            let c = c.to_ascii_uppercase();
+            c.is_ascii_alphanumeric().then_some(c)
+        })
+        .collect()
+}
+
+/// A character that must be a digit: confusable letters become digits.
+fn as_digit(c: char) -> Option<(char, bool)> {
+    if c.is_ascii_digit() {
+        return Some((c, false));
+    }
+    let d = match c {
+        'O' | 'D' | 'Q' | 'U' => '0',
+        'I' | 'L' | 'T' | 'J' => '1',
+        'Z' => '2',
+        'A' => '4',
+        'S' => '5',
+        'G' | 'C' => '6',
+        'B' => '8',
+        _ => return None,
+    };
+    Some((d, true))
+}
+
+/// A character that must be a letter: confusable digits become letters.
+fn as_letter(c: char) -> Option<(char, bool)> {
+    if c.is_ascii_uppercase() {
+        return Some((c, false));
+    }
+    let l = match c {
+        '0' => 'D',
+        '1' => 'T',
+        '2' => 'Z',
+        '4' => 'A',
+        '5' => 'S',
+        '6' => 'G',
+        '8' => 'B',
+        _ => return None,
+    };
+    Some((l, true))
+}
+
+fn digits(s: &[char]) -> Option<(String, usize)> {
+    let mut out = String::new();
+    let mut fixes = 0;
+    for &c in s {
+        let (d, fixed) = as_digit(c)?;
+        out.push(d);
+        fixes += fixed as usize;
+    }
+    Some((out, fixes))
+}
+
+fn valid_province(p: &str) -> bool {
+    p.parse::<u32>().is_ok_and(|n| (11..=99).contains(&n))
+}
+
+fn format_number(n: &str) -> String {
+    if n.len() == 5 {
+        format!("{}.{}", &n[..3], &n[3..])
+    } else {
+        n.to_string()
+    }
+}
+
+/// Province + series from the first characters (`series_len` 1 or 2).
+fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
+    if chars.len() < 2 + series_len {
+        return None;
+    }
+    let (province, mut fixes) = digits(&chars[..2])?;
+    if !valid_province(&province) {
+        return None;
+    }
+    let (first, f) = as_letter(chars[2])?;
+    fixes += f as usize;
+    let mut series = first.to_string();
+    if series_len == 2 {
+        // The second series character is a letter or a digit as read; no correction.
+        let c = chars[3];
+        if !c.is_ascii_alphanumeric() {
+            return None;
+        }
+        series.push(c);
+    }
+    Some((province, series, fixes))
+}
+
+/// Parses OCR text of a one-line plate (or of both lines joined) into a valid plate, choosing
+/// the segmentation that needs the fewest corrections.
+pub fn parse_one_line(raw: &str) -> Option<ParsedPlate> {
+    let chars: Vec<char> = normalize(raw).chars().collect();
+    let mut best: Option<ParsedPlate> = None;
+    for series_len in [1, 2] {
+        for number_len in [5, 4] {
+            if chars.len() != 2 + series_len + number_len {
+                continue;
+            }
+            let Some((province, series, f1)) = head(&chars, series_len) else {
+                continue;
+            };
+            let Some((number, f2)) = digits(&chars[2 + series_len..]) else {
+                continue;
+            };
+            let p = ParsedPlate {
+                text: format!("{province}{series}-{}", format_number(&number)),
+                normalized: format!("{province}{series}{number}"),
+                format: PlateFormat::OneLine,
+                province,
+                series,
+                number,
+                corrections: f1 + f2,
+            };
+            if best.as_ref().is_none_or(|b| p.corrections < b.corrections) {
+                best = Some(p);
+            }
+        }
+    }
+    best
+}
+
+/// Parses a two-line plate from its top line (province + series) and bottom line (number).
+pub fn parse_two_line(top: &str, bottom: &str) -> Option<ParsedPlate> {
+    let t: Vec<char> = normalize(top).chars().collect();
+    let b: Vec<char> = normalize(bottom).chars().collect();
+    if !(3..=4).contains(&t.len()) || !(4..=5).contains(&b.len()) {
+        return None;
+    }
+    let (province, series, f1) = head(&t, t.len() - 2)?;
+    let (number, f2) = digits(&b)?;
+    Some(ParsedPlate {
+        text: format!("{province}-{series} {}", format_number(&number)),
+        normalized: format!("{province}{series}{number}"),
+        format: PlateFormat::TwoLine,
+        province,
+        series,
+        number,
+        corrections: f1 + f2,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_car_plate_is_parsed_and_written_canonically() {
+        let p = parse_one_line("51G-123.45").expect("valid");
+        assert_eq!(p.text, "51G-123.45");
+        assert_eq!(p.normalized, "51G12345");
+        assert_eq!(
+            (p.province.as_str(), p.series.as_str(), p.number.as_str()),
+            ("51", "G", "12345")
+        );
+        assert_eq!(p.corrections, 0);
+    }
+
+    #[test]
+    fn an_old_four_digit_plate_is_valid() {
+        assert_eq!(parse_one_line("30A 1234").expect("valid").text, "30A-1234");
+    }
+
+    #[test]
+    fn a_two_line_motorbike_plate_is_joined_top_to_bottom() {
+        let p = parse_two_line("59-X1", "234.56").expect("valid");
+        assert_eq!(p.text, "59-X1 234.56");
+        assert_eq!(p.normalized, "59X123456");
+        assert_eq!(p.format, PlateFormat::TwoLine);
+    }
+
+    #[test]
+    fn confusable_characters_are_corrected_by_position() {
+        // Province "S1" -> 51, series "6" -> G, number "I23.4S" -> 12345.
+        let p = parse_one_line("S16-I23.4S").expect("valid");
+        assert_eq!(p.text, "51G-123.45");
+        assert_eq!(p.corrections, 4);
+        // In a two-line plate a 0 where the series letter stands is a D.
+        assert_eq!(
+            parse_two_line("290", "12345").expect("valid").text,
+            "29-D 123.45"
+        );
+    }
+
+    #[test]
+    fn text_that_is_no_plate_is_refused() {
+        assert!(parse_one_line("HELLO").is_none());
+        assert!(
+            parse_one_line("05A-12345").is_none(),
+            "province 05 does not exist"
+        );
+        assert!(parse_two_line("59-X1", "23").is_none());
+        assert!(parse_one_line("").is_none());
+    }
+}
