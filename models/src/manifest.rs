@@ -98,6 +98,8 @@ pub struct TextRecognizerSpec {
     /// Character list, one per line (line i = class i), relative to the models directory.
     pub keys_file: String,
     pub keys_sha256: String,
+    /// Height text lines are resized to (the model takes any height; it was trained at this).
+    pub input_height: u32,
     /// Widest input accepted (pixels at the model height).
     pub max_width: u32,
 }

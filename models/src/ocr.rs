@@ -81,17 +81,7 @@ impl TextRecognizer {
                 allowed.push((i + 1, c)); // class 0 is the CTC blank
             }
         }
-        let height = match manifest.inputs[0].shape.as_slice() {
-            [_, 3, h, _] if *h > 0 => *h as u32,
-            s => {
-                return Err(ModelError::Contract {
-                    model: manifest.id.clone(),
-                    tensor: manifest.inputs[0].name.clone(),
-                    expected: "[N,3,H,W] with a fixed H".into(),
-                    got: format!("{s:?}"),
-                });
-            }
-        };
+        let height = spec.input_height;
         let max_width = spec.max_width;
         let session = CheckedSession::load(manifest, models_dir, opts)?;
         Ok(Self {
@@ -255,12 +245,20 @@ impl PlateReader for CropPlateReader {
             candidates.push((p, one.confidence));
         }
         if crop.height >= 16 {
-            let y = split_row(crop);
+            // Two lines: split at the emptiest row near the middle, and at the middle itself.
+            let gap = split_row(crop);
+            let mut rows = vec![gap];
+            if gap.abs_diff(crop.height / 2) > crop.height / 20 {
+                rows.push(crop.height / 2);
+            }
             let pad = (crop.height / 20).max(1);
-            if let (Some(top), Some(bottom)) = (
-                sub_view(crop, 0, (y + pad).min(crop.height)),
-                sub_view(crop, y.saturating_sub(pad), crop.height),
-            ) {
+            for y in rows {
+                let (Some(top), Some(bottom)) = (
+                    sub_view(crop, 0, (y + pad).min(crop.height)),
+                    sub_view(crop, y.saturating_sub(pad), crop.height),
+                ) else {
+                    continue;
+                };
                 let (t, b) = (self.rec.recognize(top)?, self.rec.recognize(bottom)?);
                 raw.push(format!("{} / {}", t.text, b.text));
                 let conf = (t.confidence + b.confidence) / 2.0;

@@ -65,8 +65,22 @@ fn as_digit(c: char) -> Option<(char, bool)> {
     Some((d, true))
 }
 
-/// A character that must be a letter: confusable digits become letters.
+/// Series letters never use I, J, O, Q or W; OCR readings of them are their look-alikes.
+fn unused_letter(c: char) -> Option<char> {
+    match c {
+        'W' => Some('M'),
+        'O' | 'Q' => Some('D'),
+        'I' | 'J' => Some('T'),
+        _ => None,
+    }
+}
+
+/// A character that must be a letter: confusable digits (and letters no series uses) become
+/// letters.
 fn as_letter(c: char) -> Option<(char, bool)> {
+    if let Some(l) = unused_letter(c) {
+        return Some((l, true));
+    }
     if c.is_ascii_uppercase() {
         return Some((c, false));
     }
@@ -119,12 +133,19 @@ fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
     fixes += f as usize;
     let mut series = first.to_string();
     if series_len == 2 {
-        // The second series character is a letter or a digit as read; no correction.
+        // The second series character is a letter or a digit; only letters no series uses are
+        // corrected.
         let c = chars[3];
         if !c.is_ascii_alphanumeric() {
             return None;
         }
-        series.push(c);
+        match unused_letter(c) {
+            Some(l) => {
+                series.push(l);
+                fixes += 1;
+            }
+            None => series.push(c),
+        }
     }
     Some((province, series, fixes))
 }
@@ -221,6 +242,18 @@ mod tests {
         assert_eq!(
             parse_two_line("290", "12345").expect("valid").text,
             "29-D 123.45"
+        );
+    }
+
+    #[test]
+    fn letters_no_series_uses_are_read_as_their_look_alikes() {
+        assert_eq!(
+            parse_two_line("37W1", "07918").expect("valid").text,
+            "37-M1 079.18"
+        );
+        assert_eq!(
+            parse_one_line("51O-12345").expect("valid").text,
+            "51D-123.45"
         );
     }
 
