@@ -93,8 +93,8 @@ pub fn enrol_folder(
             if !photo.is_file() || !is_image(&photo) {
                 continue;
             }
-            let img = match image::open(&photo) {
-                Ok(i) => i.to_rgb8(),
+            let img = match models::imageops::load_rgb(&photo) {
+                Ok(i) => i,
                 Err(e) => {
                     report.skipped.push(Skipped {
                         photo,

@@ -164,10 +164,10 @@ pub fn read_pairs(file: &Path, root: &Path) -> Result<Vec<Pair>, String> {
         let cols: Vec<&str> = line.split('\t').collect();
         let same = match cols.get(2).map(|s| s.trim()) {
             Some("same") => true,
-            Some("different") => false,
+            Some("different" | "diff") => false,
             other => {
                 return Err(format!(
-                    "{}:{}: third column must be same or different, got {other:?}",
+                    "{}:{}: third column must be same or different (or diff), got {other:?}",
                     file.display(),
                     i + 1
                 ));

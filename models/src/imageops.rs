@@ -82,6 +82,18 @@ impl<'a> RgbView<'a> {
     }
 }
 
+/// Loads a photo as RGB, recognising the format from its content, not its name (photo
+/// collections hold PNG, BMP and WebP files named `.jpg`).
+pub fn load_rgb(path: &std::path::Path) -> Result<image::RgbImage, String> {
+    image::ImageReader::open(path)
+        .map_err(|e| e.to_string())?
+        .with_guessed_format()
+        .map_err(|e| e.to_string())?
+        .decode()
+        .map(|i| i.to_rgb8())
+        .map_err(|e| e.to_string())
+}
+
 /// Where an image landed inside a letterboxed input: `input = source * scale` (top-left).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Letterbox {

@@ -162,7 +162,8 @@ fn enrolled_people_who_appear_reach_the_ioc_by_name_and_nobody_else_does() {
             "unexpected identity {person}"
         );
         let dist = e["distance"].as_f64().expect("distance");
-        assert!(dist < 0.55, "{e}");
+        let threshold = e["payload"]["threshold"].as_f64().expect("threshold");
+        assert!(dist < threshold, "{e}");
         // The snapshot is stored and served as a JPEG.
         let sha = e["snapshot_sha256"].as_str().expect("snapshot");
         let resp = ureq::get(&format!("{}/api/snapshots/{sha}", bridge.http))

@@ -35,6 +35,9 @@ struct Cli {
     /// Override the manifest's operating threshold.
     #[arg(long, global = true)]
     threshold: Option<f32>,
+    /// Override the detector manifest's score threshold.
+    #[arg(long, global = true)]
+    detector_threshold: Option<f32>,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -74,8 +77,7 @@ impl<'a> Embeddings<'a> {
         if let Some(v) = self.cache.get(path) {
             return v.clone();
         }
-        let v = image::open(path).ok().and_then(|img| {
-            let img = img.to_rgb8();
+        let v = models::imageops::load_rgb(path).ok().and_then(|img| {
             let view = RgbView::from_image(&img);
             let faces = self.models.detector.detect(view).ok()?;
             let best = faces
@@ -123,7 +125,7 @@ fn run() -> Result<()> {
     let (default_manifests, default_models) = models::workspace_dirs();
     let manifests = cli.manifests.unwrap_or(default_manifests);
     let models_dir = cli.models.unwrap_or(default_models);
-    let m = FaceModels::load(
+    let mut m = FaceModels::load(
         &manifests,
         &models_dir,
         &cli.detector,
@@ -131,6 +133,9 @@ fn run() -> Result<()> {
         &models::workspace_runtime_options(),
     )
     .context("loading models")?;
+    if let Some(t) = cli.detector_threshold {
+        m.detector.score_threshold = t;
+    }
     let spec = m.embedder.spec().clone();
     let threshold = cli.threshold.unwrap_or(spec.threshold);
     let mut emb = Embeddings {
