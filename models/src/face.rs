@@ -15,6 +15,8 @@ pub struct Face {
     pub score: f32,
     /// Eye (image-left), eye (image-right), nose tip, mouth corner left, mouth corner right.
     pub landmarks: [[f32; 2]; 5],
+    /// Shorter side below the detector's `min_face_px`: found, but too small to recognise.
+    pub small: bool,
 }
 
 impl Face {
@@ -47,15 +49,31 @@ fn expect_kind(m: &ModelManifest, kind: ModelKind) -> Result<(), ModelError> {
     }
 }
 
-/// YuNet face detector; the input size comes from its manifest (letterboxed, never stretched).
+/// Input size of a detector: fixed by the model, or chosen per image for dynamic models.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputSize {
+    Fixed {
+        width: u32,
+        height: u32,
+    },
+    /// Letterbox so the longer side is `max_side`, both sides rounded up to a multiple of 32.
+    Dynamic {
+        max_side: u32,
+    },
+}
+
+/// YuNet face detector at any input size (letterboxed, never stretched).
 #[derive(Debug)]
 pub struct YuNet {
     session: CheckedSession,
     spec: FaceDetectorSpec,
-    input_w: u32,
-    input_h: u32,
+    pub input: InputSize,
     /// Score threshold in use (manifest default unless overridden).
     pub score_threshold: f32,
+    /// NMS IoU threshold in use (manifest default unless overridden).
+    pub nms_iou: f32,
+    /// Faces whose shorter side is below this are flagged `small`.
+    pub min_face_px: f32,
 }
 
 impl YuNet {
@@ -76,25 +94,30 @@ impl YuNet {
                 got: "none".into(),
             })?;
         let shape = &manifest.inputs[0].shape;
-        let (input_h, input_w) = match shape.as_slice() {
-            [_, 3, h, w] if *h > 0 && *w > 0 => (*h as u32, *w as u32),
+        let input = match shape.as_slice() {
+            [_, 3, h, w] if *h > 0 && *w > 0 => InputSize::Fixed {
+                width: *w as u32,
+                height: *h as u32,
+            },
+            [_, 3, h, w] if *h < 0 && *w < 0 => InputSize::Dynamic { max_side: 640 },
             _ => {
                 return Err(ModelError::Contract {
                     model: manifest.id.clone(),
                     tensor: manifest.inputs[0].name.clone(),
-                    expected: "[1,3,H,W] with fixed H and W".into(),
+                    expected: "[N,3,H,W] with H and W both fixed or both dynamic".into(),
                     got: format!("{shape:?}"),
                 });
             }
         };
-        let score_threshold = spec.score_threshold;
+        let (score_threshold, nms_iou) = (spec.score_threshold, spec.nms_iou);
         let session = CheckedSession::load(manifest, models_dir, opts)?;
         Ok(Self {
             session,
             spec,
-            input_w,
-            input_h,
+            input,
             score_threshold,
+            nms_iou,
+            min_face_px: 0.0,
         })
     }
 
@@ -106,7 +129,15 @@ impl YuNet {
 impl FaceDetector for YuNet {
     fn detect(&self, image: RgbView<'_>) -> Result<Vec<Face>, ModelError> {
         let m = &self.session.manifest;
-        let lb = Letterbox::fit(image.width, image.height, self.input_w, self.input_h);
+        let (input_w, input_h) = match self.input {
+            InputSize::Fixed { width, height } => (width, height),
+            InputSize::Dynamic { max_side } => {
+                let s = max_side as f32 / image.width.max(image.height) as f32;
+                let up = |v: u32| (((v as f32 * s).ceil() as u32).div_ceil(32) * 32).max(32);
+                (up(image.width), up(image.height))
+            }
+        };
+        let lb = Letterbox::fit(image.width, image.height, input_w, input_h);
         let input = imageops::letterbox_nchw(image, lb, &m.preprocess);
         let mut names = Vec::new();
         for s in &self.spec.strides {
@@ -117,14 +148,14 @@ impl FaceDetector for YuNet {
         let refs: Vec<&str> = names.iter().map(String::as_str).collect();
         let outs = self.session.run(
             &m.inputs[0].name,
-            vec![1, 3, self.input_h as i64, self.input_w as i64],
+            vec![1, 3, input_h as i64, input_w as i64],
             input,
             &refs,
         )?;
         let mut faces = Vec::new();
         for (si, s) in self.spec.strides.iter().enumerate() {
             let s = *s as f32;
-            let cols = (self.input_w as f32 / s) as usize;
+            let cols = (input_w as f32 / s) as usize;
             let (cls, obj, bbox, kps) = (
                 &outs[si * 4].1,
                 &outs[si * 4 + 1].1,
@@ -150,14 +181,16 @@ impl FaceDetector for YuNet {
                 let landmarks = std::array::from_fn(|j| {
                     [(col + k[2 * j]) * s * inv, (row + k[2 * j + 1]) * s * inv]
                 });
+                let bbox = [(cx - w / 2.0) * inv, (cy - h / 2.0) * inv, w * inv, h * inv];
                 faces.push(Face {
-                    bbox: [(cx - w / 2.0) * inv, (cy - h / 2.0) * inv, w * inv, h * inv],
+                    bbox,
                     score,
                     landmarks,
+                    small: bbox[2].min(bbox[3]) < self.min_face_px,
                 });
             }
         }
-        Ok(nms(faces, self.spec.nms_iou))
+        Ok(nms(faces, self.nms_iou))
     }
 }
 
@@ -376,6 +409,7 @@ mod tests {
             bbox: [x, 0.0, 10.0, 10.0],
             score,
             landmarks: [[0.0; 2]; 5],
+            small: false,
         }
     }
 

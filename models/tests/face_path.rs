@@ -139,3 +139,24 @@ fn a_manifest_with_an_unknown_field_is_refused_by_name() {
     let err = ModelManifest::from_toml(&text, Path::new("bad.toml")).expect_err("must refuse");
     assert!(err.to_string().contains("threshhold"), "{err}");
 }
+
+#[test]
+fn the_dynamic_detector_runs_at_any_input_size_and_flags_small_faces() {
+    let (manifests, dir) = models::workspace_dirs();
+    let m = models::load_manifest(&manifests, "yunet_n_dynamic").expect("manifest");
+    let mut det = models::YuNet::load(m, &dir, &models::workspace_runtime_options())
+        .unwrap_or_else(|e| panic!("dynamic YuNet: {e}"));
+    let img = open("faces/face_recognition_examples/knn_examples/test/obama_and_biden.jpg");
+    for side in [320, 640, 1024] {
+        det.input = models::face::InputSize::Dynamic { max_side: side };
+        let faces = det.detect(RgbView::from_image(&img)).expect("detect");
+        // Biden, Obama and the girl at the bottom right, at every input size.
+        assert_eq!(faces.len(), 3, "max side {side}: {faces:?}");
+    }
+    det.min_face_px = 10_000.0;
+    let faces = det.detect(RgbView::from_image(&img)).expect("detect");
+    assert!(
+        faces.iter().all(|f| f.small),
+        "every face is below 10,000 px"
+    );
+}
