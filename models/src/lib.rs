@@ -17,6 +17,7 @@ pub mod objects;
 pub mod ocr;
 pub mod plate;
 pub mod runtime;
+pub mod textdet;
 
 pub use face::{Embedder, Face, FaceDetector, OnnxEmbedder, YuNet};
 pub use imageops::RgbView;

@@ -15,6 +15,7 @@ pub enum ModelKind {
     FaceEmbedder,
     ObjectDetector,
     TextRecognizer,
+    TextDetector,
 }
 
 /// Channel order the model expects.
@@ -179,6 +180,7 @@ impl ModelManifest {
                     return Err(bad("face_detector.strides must not be empty".into()));
                 }
             }
+            ModelKind::TextDetector => {}
             ModelKind::TextRecognizer => {
                 if m.text_recognizer.is_none() {
                     return Err(bad(

@@ -1,0 +1,259 @@
+//! Text detection (PP-OCRv4 det, DBNet) and plate finding in full scenes.
+
+use std::path::Path;
+
+use crate::imageops::{self, Letterbox, RgbView};
+use crate::manifest::{ModelKind, ModelManifest};
+use crate::objects::{ObjectDetector, Yolox};
+use crate::ocr::{CropPlateReader, PlateRead, PlateReader};
+use crate::runtime::{CheckedSession, RuntimeOptions};
+use crate::ModelError;
+
+/// An axis-aligned text region in source pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextBox {
+    /// x, y, width, height.
+    pub bbox: [f32; 4],
+    /// Mean text probability inside the region.
+    pub score: f32,
+}
+
+/// DB text detector with the usual post-processing (binarise, connected regions, score, unclip).
+#[derive(Debug)]
+pub struct TextDetector {
+    session: CheckedSession,
+    /// Longer side of the network input (rounded to a multiple of 32).
+    pub max_side: u32,
+    /// Pixel probability above which a pixel is text.
+    pub threshold: f32,
+    /// Mean probability a region needs to be kept.
+    pub box_threshold: f32,
+    /// How much a region grows back (DB shrinks text during training).
+    pub unclip_ratio: f32,
+}
+
+impl TextDetector {
+    pub fn load(manifest: ModelManifest, models_dir: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
+        if manifest.kind != ModelKind::TextDetector {
+            return Err(ModelError::Contract {
+                model: manifest.id.clone(),
+                tensor: "(manifest kind)".into(),
+                expected: "TextDetector".into(),
+                got: format!("{:?}", manifest.kind),
+            });
+        }
+        let session = CheckedSession::load(manifest, models_dir, opts)?;
+        Ok(Self {
+            session,
+            max_side: 640,
+            threshold: 0.3,
+            box_threshold: 0.5,
+            unclip_ratio: 1.6,
+        })
+    }
+
+    pub fn detect(&self, image: RgbView<'_>) -> Result<Vec<TextBox>, ModelError> {
+        let m = &self.session.manifest;
+        let s = self.max_side as f32 / image.width.max(image.height) as f32;
+        let up = |v: u32| (((v as f32 * s).round() as u32).div_ceil(32) * 32).max(32);
+        let (iw, ih) = (up(image.width), up(image.height));
+        let lb = Letterbox::fit(image.width, image.height, iw, ih);
+        let input = imageops::letterbox_nchw(image, lb, &m.preprocess);
+        let outs = self
+            .session
+            .run(&m.inputs[0].name, vec![1, 3, ih as i64, iw as i64], input, &[m.outputs[0].name.as_str()])?;
+        let (_, prob) = &outs[0];
+        let (w, h) = (iw as usize, ih as usize);
+        if prob.len() < w * h {
+            return Err(ModelError::Inference {
+                model: m.id.clone(),
+                reason: format!("probability map has {} values, expected {}", prob.len(), w * h),
+            });
+        }
+        let mut label = vec![0u32; w * h];
+        let mut boxes = Vec::new();
+        let mut next = 1u32;
+        let mut stack = Vec::new();
+        for start in 0..w * h {
+            if label[start] != 0 || prob[start] <= self.threshold {
+                continue;
+            }
+            // Flood fill one region (4-connected).
+            let (mut x0, mut y0, mut x1, mut y1) = (usize::MAX, usize::MAX, 0usize, 0usize);
+            let (mut sum, mut n) = (0.0f32, 0usize);
+            label[start] = next;
+            stack.push(start);
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                x0 = x0.min(x);
+                x1 = x1.max(x);
+                y0 = y0.min(y);
+                y1 = y1.max(y);
+                sum += prob[i];
+                n += 1;
+                let mut visit = |j: usize| {
+                    if label[j] == 0 && prob[j] > self.threshold {
+                        label[j] = next;
+                        stack.push(j);
+                    }
+                };
+                if x > 0 {
+                    visit(i - 1);
+                }
+                if x + 1 < w {
+                    visit(i + 1);
+                }
+                if y > 0 {
+                    visit(i - w);
+                }
+                if y + 1 < h {
+                    visit(i + w);
+                }
+            }
+            next += 1;
+            let score = sum / n as f32;
+            let (bw, bh) = ((x1 - x0 + 1) as f32, (y1 - y0 + 1) as f32);
+            if score < self.box_threshold || bw < 3.0 || bh < 3.0 {
+                continue;
+            }
+            let d = bw * bh * self.unclip_ratio / (2.0 * (bw + bh));
+            let inv = 1.0 / lb.scale;
+            let (bx0, by0) = ((x0 as f32 - d).max(0.0), (y0 as f32 - d).max(0.0));
+            let (bx1, by1) = ((x1 as f32 + 1.0 + d).min(w as f32), (y1 as f32 + 1.0 + d).min(h as f32));
+            let bbox = [bx0 * inv, by0 * inv, (bx1 - bx0) * inv, (by1 - by0) * inv];
+            let bbox = [
+                bbox[0].min(image.width as f32 - 1.0),
+                bbox[1].min(image.height as f32 - 1.0),
+                bbox[2].min(image.width as f32 - bbox[0]),
+                bbox[3].min(image.height as f32 - bbox[1]),
+            ];
+            boxes.push(TextBox { bbox, score });
+        }
+        Ok(boxes)
+    }
+}
+
+/// Finds and reads the plate of the main vehicle in a scene: YOLOX finds vehicles, the text
+/// detector finds text regions (single lines, and pairs of stacked lines for two-line plates),
+/// and the crop reader reads them; the valid plate best placed on the largest vehicle wins.
+#[derive(Debug)]
+pub struct ScenePlateReader {
+    pub vehicles: Yolox,
+    pub text: TextDetector,
+    pub reader: CropPlateReader,
+}
+
+/// A plate found in a scene.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScenePlate {
+    pub read: PlateRead,
+    /// Where the plate was read, in scene pixels.
+    pub bbox: [f32; 4],
+}
+
+fn union(a: &[f32; 4], b: &[f32; 4]) -> [f32; 4] {
+    let x0 = a[0].min(b[0]);
+    let y0 = a[1].min(b[1]);
+    let x1 = (a[0] + a[2]).max(b[0] + b[2]);
+    let y1 = (a[1] + a[3]).max(b[1] + b[3]);
+    [x0, y0, x1 - x0, y1 - y0]
+}
+
+fn overlap_x(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let inter = ((a[0] + a[2]).min(b[0] + b[2]) - a[0].max(b[0])).max(0.0);
+    inter / a[2].min(b[2]).max(1.0)
+}
+
+fn centre_inside(b: &[f32; 4], v: &[f32; 4]) -> bool {
+    let (cx, cy) = (b[0] + b[2] / 2.0, b[1] + b[3] / 2.0);
+    cx >= v[0] && cx <= v[0] + v[2] && cy >= v[1] && cy <= v[1] + v[3]
+}
+
+impl ScenePlateReader {
+    /// Candidate plate regions: every text line, and every pair of stacked lines of similar
+    /// width (two-line plates).
+    pub fn candidates(&self, boxes: &[TextBox]) -> Vec<[f32; 4]> {
+        let mut out: Vec<[f32; 4]> = boxes.iter().map(|b| b.bbox).collect();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in boxes.iter().skip(i + 1) {
+                let (top, bottom) = if a.bbox[1] <= b.bbox[1] { (a, b) } else { (b, a) };
+                let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
+                let h = top.bbox[3].max(bottom.bbox[3]);
+                if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
+                    out.push(union(&top.bbox, &bottom.bbox));
+                }
+            }
+        }
+        // Pieces of one line split at the dash or dot.
+        for (i, a) in boxes.iter().enumerate() {
+            for b in boxes.iter().skip(i + 1) {
+                let (l, r) = if a.bbox[0] <= b.bbox[0] { (a, b) } else { (b, a) };
+                let h = l.bbox[3].max(r.bbox[3]);
+                let gap = r.bbox[0] - (l.bbox[0] + l.bbox[2]);
+                let v_inter = ((l.bbox[1] + l.bbox[3]).min(r.bbox[1] + r.bbox[3]) - l.bbox[1].max(r.bbox[1])).max(0.0);
+                if gap < 1.0 * h && gap > -0.5 * h && v_inter > 0.5 * l.bbox[3].min(r.bbox[3]) {
+                    out.push(union(&l.bbox, &r.bbox));
+                }
+            }
+        }
+        // Plates are wider than tall, and not tiny.
+        out.retain(|b| b[2] >= 12.0 && b[3] >= 6.0 && b[2] / b[3] > 0.8 && b[2] / b[3] < 8.0);
+        out
+    }
+
+    /// Reads the plate of the main (largest) vehicle, or of any plate when no vehicle is found.
+    pub fn read_scene(&self, image: RgbView<'_>) -> Result<Option<ScenePlate>, ModelError> {
+        let mut vehicles: Vec<[f32; 4]> = self
+            .vehicles
+            .detect(image)?
+            .into_iter()
+            .filter(|d| matches!(d.label.as_str(), "car" | "motorcycle" | "bus" | "truck"))
+            .map(|d| d.bbox)
+            .collect();
+        vehicles.sort_by(|a, b| (b[2] * b[3]).total_cmp(&(a[2] * a[3])));
+        // First look closely at the main vehicle (its crop enlarged for the text detector), then
+        // at the whole scene.
+        if let Some(v) = vehicles.first() {
+            let m = 0.05;
+            let (x0, y0) = ((v[0] - m * v[2]).max(0.0), (v[1] - m * v[3]).max(0.0));
+            let crop = imageops::crop(image, x0, y0, v[2] * (1.0 + 2.0 * m), v[3] * (1.0 + 2.0 * m));
+            let view = RgbView::from_image(&crop);
+            let boxes = self.text.detect(view)?;
+            let whole = [0.0, 0.0, crop.width() as f32, crop.height() as f32];
+            if let Some((_, mut p)) = self.best_in(view, &boxes, &[whole])? {
+                p.bbox[0] += x0;
+                p.bbox[1] += y0;
+                return Ok(Some(p));
+            }
+        }
+        let boxes = self.text.detect(image)?;
+        Ok(self.best_in(image, &boxes, &vehicles)?.map(|(_, p)| p))
+    }
+
+    /// The best valid plate among the candidates from `boxes`, preferring the first vehicle.
+    fn best_in(
+        &self,
+        image: RgbView<'_>,
+        boxes: &[TextBox],
+        vehicles: &[[f32; 4]],
+    ) -> Result<Option<(f32, ScenePlate)>, ModelError> {
+        let mut best: Option<(f32, ScenePlate)> = None;
+        for cand in self.candidates(boxes) {
+            let placement = match vehicles.iter().position(|v| centre_inside(&cand, v)) {
+                Some(0) => 1.0,
+                Some(_) => 0.6,
+                None if vehicles.is_empty() => 0.8,
+                None => 0.3,
+            };
+            let (mx, my) = (0.15 * cand[3], 0.06 * cand[3]);
+            let crop = imageops::crop(image, cand[0] - mx, cand[1] - my, cand[2] + 2.0 * mx, cand[3] + 2.0 * my);
+            let read = self.reader.read(RgbView::from_image(&crop))?;
+            let PlateRead::Read { confidence, plate, .. } = &read else { continue };
+            let score = placement * (confidence - 0.05 * plate.corrections as f32);
+            if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                best = Some((score, ScenePlate { read, bbox: cand }));
+            }
+        }
+        Ok(best)
+    }
+}
