@@ -11,6 +11,9 @@ use crate::manifest::{ModelKind, ModelManifest, TextRecognizerSpec};
 use crate::plate::{self, ParsedPlate};
 use crate::runtime::{CheckedSession, RuntimeOptions};
 
+/// Lines narrower than this (at the model height) are widened before recognition.
+const MIN_LINE_WIDTH: f32 = 160.0;
+
 /// Characters a Vietnamese plate can contain.
 pub const PLATE_ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -92,8 +95,25 @@ impl TextRecognizer {
         })
     }
 
-    /// Recognises one line of text in `image` (resized to the model height, aspect kept).
+    /// Recognises one line of text in `image` (resized to the model height, aspect kept; short
+    /// lines are widened so CTC has enough time steps for repeated characters).
     pub fn recognize(&self, image: RgbView<'_>) -> Result<TextLine, ModelError> {
+        let natural = image.width as f32 * self.height as f32 / image.height as f32;
+        if natural < MIN_LINE_WIDTH && image.width > 1 {
+            let k = (MIN_LINE_WIDTH / natural).min(2.0);
+            let src = imageops::crop(image, 0.0, 0.0, image.width as f32, image.height as f32);
+            let wide = image::imageops::resize(
+                &src,
+                ((image.width as f32 * k).round() as u32).max(1),
+                image.height,
+                image::imageops::FilterType::Triangle,
+            );
+            return self.recognize_as_is(RgbView::from_image(&wide));
+        }
+        self.recognize_as_is(image)
+    }
+
+    fn recognize_as_is(&self, image: RgbView<'_>) -> Result<TextLine, ModelError> {
         let m = &self.session.manifest;
         let w = ((image.width as f32 * self.height as f32 / image.height as f32).ceil() as u32)
             .clamp(16, self.max_width);
