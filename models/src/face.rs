@@ -194,22 +194,15 @@ impl FaceDetector for YuNet {
     }
 }
 
-fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let x0 = a[0].max(b[0]);
-    let y0 = a[1].max(b[1]);
-    let x1 = (a[0] + a[2]).min(b[0] + b[2]);
-    let y1 = (a[1] + a[3]).min(b[1] + b[3]);
-    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
-    let union = a[2] * a[3] + b[2] * b[3] - inter;
-    if union <= 0.0 { 0.0 } else { inter / union }
-}
-
 /// Greedy non-maximum suppression, highest score first.
 pub fn nms(mut faces: Vec<Face>, iou_threshold: f32) -> Vec<Face> {
     faces.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut keep: Vec<Face> = Vec::new();
     for f in faces {
-        if keep.iter().all(|k| iou(&k.bbox, &f.bbox) <= iou_threshold) {
+        if keep
+            .iter()
+            .all(|k| imageops::iou(&k.bbox, &f.bbox) <= iou_threshold)
+        {
             keep.push(f);
         }
     }

@@ -94,6 +94,17 @@ pub fn load_rgb(path: &std::path::Path) -> Result<image::RgbImage, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Intersection over union of two `[x, y, w, h]` boxes.
+pub fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
+    let x0 = a[0].max(b[0]);
+    let y0 = a[1].max(b[1]);
+    let x1 = (a[0] + a[2]).min(b[0] + b[2]);
+    let y1 = (a[1] + a[3]).min(b[1] + b[3]);
+    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
+    let union = a[2] * a[3] + b[2] * b[3] - inter;
+    if union <= 0.0 { 0.0 } else { inter / union }
+}
+
 /// Where an image landed inside a letterboxed input: `input = source * scale` (top-left).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Letterbox {

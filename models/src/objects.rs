@@ -145,16 +145,6 @@ impl ObjectDetector for Yolox {
     }
 }
 
-fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let x0 = a[0].max(b[0]);
-    let y0 = a[1].max(b[1]);
-    let x1 = (a[0] + a[2]).min(b[0] + b[2]);
-    let y1 = (a[1] + a[3]).min(b[1] + b[3]);
-    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
-    let union = a[2] * a[3] + b[2] * b[3] - inter;
-    if union <= 0.0 { 0.0 } else { inter / union }
-}
-
 /// Greedy NMS within each class.
 pub fn nms_per_class(mut dets: Vec<Detection>, iou_threshold: f32) -> Vec<Detection> {
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -162,7 +152,7 @@ pub fn nms_per_class(mut dets: Vec<Detection>, iou_threshold: f32) -> Vec<Detect
     for d in dets {
         if keep
             .iter()
-            .all(|k| k.class_id != d.class_id || iou(&k.bbox, &d.bbox) <= iou_threshold)
+            .all(|k| k.class_id != d.class_id || imageops::iou(&k.bbox, &d.bbox) <= iou_threshold)
         {
             keep.push(d);
         }

@@ -20,6 +20,8 @@ pub enum PlateFormat {
     OneLine,
     /// Two lines: `59-X1` over `234.56`.
     TwoLine,
+    /// Military: two letters and four digits, `KP-47-90`.
+    Military,
 }
 
 /// A plate that parsed as a valid Vietnamese plate.
@@ -120,7 +122,8 @@ fn format_number(n: &str) -> String {
     }
 }
 
-/// Province + series from the first characters (`series_len` 1 or 2).
+/// Province + series from the first characters (`series_len` 1 to 3: a letter, then a letter
+/// or digit, then for three-character special series like `MĐ5` a digit).
 fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
     if chars.len() < 2 + series_len {
         return None;
@@ -147,6 +150,15 @@ fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
             None => series.push(c),
         }
     }
+    if series_len == 3 {
+        // Two letters then a digit (e.g. MĐ5, read MD5).
+        let (second, f) = as_letter(chars[3])?;
+        series.replace_range(1.., &second.to_string());
+        fixes += f as usize;
+        let (d, f) = as_digit(chars[4])?;
+        series.push(d);
+        fixes += f as usize;
+    }
     Some((province, series, fixes))
 }
 
@@ -155,7 +167,10 @@ fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
 pub fn parse_one_line(raw: &str) -> Option<ParsedPlate> {
     let chars: Vec<char> = normalize(raw).chars().collect();
     let mut best: Option<ParsedPlate> = None;
-    for series_len in [1, 2] {
+    if let Some(p) = parse_military(&chars) {
+        best = Some(p);
+    }
+    for series_len in [1, 2, 3] {
         for number_len in [5, 4] {
             if chars.len() != 2 + series_len + number_len {
                 continue;
@@ -187,7 +202,7 @@ pub fn parse_one_line(raw: &str) -> Option<ParsedPlate> {
 pub fn parse_two_line(top: &str, bottom: &str) -> Option<ParsedPlate> {
     let t: Vec<char> = normalize(top).chars().collect();
     let b: Vec<char> = normalize(bottom).chars().collect();
-    if !(3..=4).contains(&t.len()) || !(4..=5).contains(&b.len()) {
+    if !(3..=5).contains(&t.len()) || !(4..=5).contains(&b.len()) {
         return None;
     }
     let (province, series, f1) = head(&t, t.len() - 2)?;
@@ -200,6 +215,30 @@ pub fn parse_two_line(top: &str, bottom: &str) -> Option<ParsedPlate> {
         series,
         number,
         corrections: f1 + f2,
+    })
+}
+
+/// Military plates: two letters (unit) and four digits, `KP-47-90`.
+fn parse_military(chars: &[char]) -> Option<ParsedPlate> {
+    if chars.len() != 6 {
+        return None;
+    }
+    let mut fixes = 0;
+    let mut unit = String::new();
+    for &c in &chars[..2] {
+        let (l, f) = as_letter(c)?;
+        unit.push(l);
+        fixes += f as usize;
+    }
+    let (number, f) = digits(&chars[2..])?;
+    Some(ParsedPlate {
+        text: format!("{unit}-{}-{}", &number[..2], &number[2..]),
+        normalized: format!("{unit}{number}"),
+        format: PlateFormat::Military,
+        province: String::new(),
+        series: unit,
+        number,
+        corrections: fixes + f,
     })
 }
 
@@ -254,6 +293,21 @@ mod tests {
         assert_eq!(
             parse_one_line("51O-12345").expect("valid").text,
             "51D-123.45"
+        );
+    }
+
+    #[test]
+    fn military_and_three_character_special_series_are_valid() {
+        let m = parse_one_line("KP-47-90").expect("military");
+        assert_eq!(
+            (m.text.as_str(), m.format),
+            ("KP-47-90", PlateFormat::Military)
+        );
+        let s = parse_two_line("60-MD5", "502.55").expect("special series");
+        assert_eq!(s.text, "60-MD5 502.55");
+        assert_eq!(
+            parse_one_line("28TD-000.67").expect("valid").normalized,
+            "28TD00067"
         );
     }
 

@@ -2,12 +2,12 @@
 
 use std::path::Path;
 
+use crate::ModelError;
 use crate::imageops::{self, Letterbox, RgbView};
 use crate::manifest::{ModelKind, ModelManifest};
 use crate::objects::{ObjectDetector, Yolox};
 use crate::ocr::{CropPlateReader, PlateRead, PlateReader};
 use crate::runtime::{CheckedSession, RuntimeOptions};
-use crate::ModelError;
 
 /// An axis-aligned text region in source pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -33,7 +33,11 @@ pub struct TextDetector {
 }
 
 impl TextDetector {
-    pub fn load(manifest: ModelManifest, models_dir: &Path, opts: &RuntimeOptions) -> Result<Self, ModelError> {
+    pub fn load(
+        manifest: ModelManifest,
+        models_dir: &Path,
+        opts: &RuntimeOptions,
+    ) -> Result<Self, ModelError> {
         if manifest.kind != ModelKind::TextDetector {
             return Err(ModelError::Contract {
                 model: manifest.id.clone(),
@@ -59,15 +63,22 @@ impl TextDetector {
         let (iw, ih) = (up(image.width), up(image.height));
         let lb = Letterbox::fit(image.width, image.height, iw, ih);
         let input = imageops::letterbox_nchw(image, lb, &m.preprocess);
-        let outs = self
-            .session
-            .run(&m.inputs[0].name, vec![1, 3, ih as i64, iw as i64], input, &[m.outputs[0].name.as_str()])?;
+        let outs = self.session.run(
+            &m.inputs[0].name,
+            vec![1, 3, ih as i64, iw as i64],
+            input,
+            &[m.outputs[0].name.as_str()],
+        )?;
         let (_, prob) = &outs[0];
         let (w, h) = (iw as usize, ih as usize);
         if prob.len() < w * h {
             return Err(ModelError::Inference {
                 model: m.id.clone(),
-                reason: format!("probability map has {} values, expected {}", prob.len(), w * h),
+                reason: format!(
+                    "probability map has {} values, expected {}",
+                    prob.len(),
+                    w * h
+                ),
             });
         }
         let mut label = vec![0u32; w * h];
@@ -119,7 +130,10 @@ impl TextDetector {
             let d = bw * bh * self.unclip_ratio / (2.0 * (bw + bh));
             let inv = 1.0 / lb.scale;
             let (bx0, by0) = ((x0 as f32 - d).max(0.0), (y0 as f32 - d).max(0.0));
-            let (bx1, by1) = ((x1 as f32 + 1.0 + d).min(w as f32), (y1 as f32 + 1.0 + d).min(h as f32));
+            let (bx1, by1) = (
+                (x1 as f32 + 1.0 + d).min(w as f32),
+                (y1 as f32 + 1.0 + d).min(h as f32),
+            );
             let bbox = [bx0 * inv, by0 * inv, (bx1 - bx0) * inv, (by1 - by0) * inv];
             let bbox = [
                 bbox[0].min(image.width as f32 - 1.0),
@@ -176,7 +190,11 @@ impl ScenePlateReader {
         let mut out: Vec<[f32; 4]> = boxes.iter().map(|b| b.bbox).collect();
         for (i, a) in boxes.iter().enumerate() {
             for b in boxes.iter().skip(i + 1) {
-                let (top, bottom) = if a.bbox[1] <= b.bbox[1] { (a, b) } else { (b, a) };
+                let (top, bottom) = if a.bbox[1] <= b.bbox[1] {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
                 let h = top.bbox[3].max(bottom.bbox[3]);
                 if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
@@ -187,10 +205,16 @@ impl ScenePlateReader {
         // Pieces of one line split at the dash or dot.
         for (i, a) in boxes.iter().enumerate() {
             for b in boxes.iter().skip(i + 1) {
-                let (l, r) = if a.bbox[0] <= b.bbox[0] { (a, b) } else { (b, a) };
+                let (l, r) = if a.bbox[0] <= b.bbox[0] {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
                 let h = l.bbox[3].max(r.bbox[3]);
                 let gap = r.bbox[0] - (l.bbox[0] + l.bbox[2]);
-                let v_inter = ((l.bbox[1] + l.bbox[3]).min(r.bbox[1] + r.bbox[3]) - l.bbox[1].max(r.bbox[1])).max(0.0);
+                let v_inter = ((l.bbox[1] + l.bbox[3]).min(r.bbox[1] + r.bbox[3])
+                    - l.bbox[1].max(r.bbox[1]))
+                .max(0.0);
                 if gap < 1.0 * h && gap > -0.5 * h && v_inter > 0.5 * l.bbox[3].min(r.bbox[3]) {
                     out.push(union(&l.bbox, &r.bbox));
                 }
@@ -216,7 +240,13 @@ impl ScenePlateReader {
         if let Some(v) = vehicles.first() {
             let m = 0.05;
             let (x0, y0) = ((v[0] - m * v[2]).max(0.0), (v[1] - m * v[3]).max(0.0));
-            let crop = imageops::crop(image, x0, y0, v[2] * (1.0 + 2.0 * m), v[3] * (1.0 + 2.0 * m));
+            let crop = imageops::crop(
+                image,
+                x0,
+                y0,
+                v[2] * (1.0 + 2.0 * m),
+                v[3] * (1.0 + 2.0 * m),
+            );
             let view = RgbView::from_image(&crop);
             let boxes = self.text.detect(view)?;
             let whole = [0.0, 0.0, crop.width() as f32, crop.height() as f32];
@@ -246,9 +276,20 @@ impl ScenePlateReader {
                 None => 0.3,
             };
             let (mx, my) = (0.15 * cand[3], 0.06 * cand[3]);
-            let crop = imageops::crop(image, cand[0] - mx, cand[1] - my, cand[2] + 2.0 * mx, cand[3] + 2.0 * my);
+            let crop = imageops::crop(
+                image,
+                cand[0] - mx,
+                cand[1] - my,
+                cand[2] + 2.0 * mx,
+                cand[3] + 2.0 * my,
+            );
             let read = self.reader.read(RgbView::from_image(&crop))?;
-            let PlateRead::Read { confidence, plate, .. } = &read else { continue };
+            let PlateRead::Read {
+                confidence, plate, ..
+            } = &read
+            else {
+                continue;
+            };
             let score = placement * (confidence - 0.05 * plate.corrections as f32);
             if best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((score, ScenePlate { read, bbox: cand }));

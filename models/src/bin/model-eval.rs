@@ -55,6 +55,21 @@ enum Cmd {
         #[arg(long)]
         folder: Option<PathBuf>,
     },
+    /// Plate reading accuracy: a ground-truth TSV (`file<TAB>text`, `#` comments; or the
+    /// `labels.tsv` of vn_scenes_labelled with a header) over plate crops or full scenes.
+    Plates {
+        #[arg(long)]
+        gt: PathBuf,
+        /// Folder the file names are relative to.
+        #[arg(long)]
+        root: PathBuf,
+        /// Images are full scenes: find the plate of the main vehicle first.
+        #[arg(long)]
+        scenes: bool,
+        /// Read at most this many images.
+        #[arg(long)]
+        limit: Option<usize>,
+    },
     /// The threshold that keeps the false-accept rate at or below --far on every folder given
     /// (each population separately, then the strictest is taken: one threshold for everyone).
     Calibrate {
@@ -123,8 +138,19 @@ fn main() -> ExitCode {
 fn run() -> Result<()> {
     let cli = Cli::parse();
     let (default_manifests, default_models) = models::workspace_dirs();
-    let manifests = cli.manifests.unwrap_or(default_manifests);
-    let models_dir = cli.models.unwrap_or(default_models);
+    let manifests = cli.manifests.clone().unwrap_or(default_manifests);
+    let models_dir = cli.models.clone().unwrap_or(default_models);
+    if let Cmd::Plates {
+        gt,
+        root,
+        scenes,
+        limit,
+    } = &cli.cmd
+    {
+        let out = plates::evaluate(&manifests, &models_dir, gt, root, *scenes, *limit)?;
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
     let mut m = FaceModels::load(
         &manifests,
         &models_dir,
@@ -193,6 +219,7 @@ fn run() -> Result<()> {
             );
             serde_json::Value::Object(report)
         }
+        Cmd::Plates { .. } => unreachable!("handled above"),
         Cmd::Calibrate { folder, far } => {
             let mut per = Vec::new();
             let mut strictest = f32::INFINITY;
@@ -230,4 +257,165 @@ fn run() -> Result<()> {
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())
+}
+
+mod plates {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+    use std::time::Instant;
+
+    use anyhow::{Context, Result};
+    use models::ocr::{CropPlateReader, PLATE_ALPHABET, PlateReader, TextRecognizer};
+    use models::plate::{self, normalize};
+    use models::textdet::{ScenePlateReader, TextDetector};
+    use models::{RgbView, Yolox};
+    use serde_json::json;
+
+    /// Levenshtein distance.
+    fn edit(a: &str, b: &str) -> usize {
+        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+        let mut prev: Vec<usize> = (0..=b.len()).collect();
+        for (i, ca) in a.iter().enumerate() {
+            let mut cur = vec![i + 1; b.len() + 1];
+            for (j, cb) in b.iter().enumerate() {
+                cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1);
+            }
+            prev = cur;
+        }
+        prev[b.len()]
+    }
+
+    #[derive(Default)]
+    struct Tally {
+        n: usize,
+        exact: usize,
+        unreadable: usize,
+        chars: usize,
+        chars_right: usize,
+    }
+
+    impl Tally {
+        fn add(&mut self, want: &str, got: Option<&str>) {
+            self.n += 1;
+            self.chars += want.len();
+            match got {
+                Some(g) => {
+                    self.exact += usize::from(g == want);
+                    self.chars_right += want.len().saturating_sub(edit(g, want));
+                }
+                None => self.unreadable += 1,
+            }
+        }
+
+        fn json(&self) -> serde_json::Value {
+            let r = |a: usize, b: usize| {
+                if b == 0 {
+                    f64::NAN
+                } else {
+                    a as f64 / b as f64
+                }
+            };
+            json!({
+                "images": self.n,
+                "exact": self.exact,
+                "exact_accuracy": r(self.exact, self.n),
+                "character_accuracy": r(self.chars_right, self.chars),
+                "unreadable": self.unreadable,
+            })
+        }
+    }
+
+    pub fn evaluate(
+        manifests: &Path,
+        models_dir: &Path,
+        gt: &Path,
+        root: &Path,
+        scenes: bool,
+        limit: Option<usize>,
+    ) -> Result<serde_json::Value> {
+        let o = models::workspace_runtime_options();
+        let load = |id: &str| models::load_manifest(manifests, id);
+        let reader = CropPlateReader {
+            rec: TextRecognizer::load(load("ppocrv4_rec")?, models_dir, &o, PLATE_ALPHABET)?,
+        };
+        let scene = if scenes {
+            Some(ScenePlateReader {
+                vehicles: Yolox::load(load("yolox_nano_coco80")?, models_dir, &o)?,
+                text: TextDetector::load(load("ppocrv4_det")?, models_dir, &o)?,
+                reader: CropPlateReader {
+                    rec: TextRecognizer::load(
+                        load("ppocrv4_rec")?,
+                        models_dir,
+                        &o,
+                        PLATE_ALPHABET,
+                    )?,
+                },
+            })
+        } else {
+            None
+        };
+        let text = std::fs::read_to_string(gt).with_context(|| format!("{}", gt.display()))?;
+        let mut lines = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .peekable();
+        // labels.tsv has a header: image, plate_text, plate_text_norm, category, layout.
+        let labelled = lines.peek().is_some_and(|l| l.starts_with("image\t"));
+        if labelled {
+            lines.next();
+        }
+        let (mut all, mut by_layout, mut by_category) = (
+            Tally::default(),
+            BTreeMap::<String, Tally>::new(),
+            BTreeMap::<String, Tally>::new(),
+        );
+        let mut invalid_labels = Vec::new();
+        let t = Instant::now();
+        for line in lines.take(limit.unwrap_or(usize::MAX)) {
+            let cols: Vec<&str> = line.split('\t').collect();
+            let (file, want) = (cols[0], normalize(cols.get(1).copied().unwrap_or_default()));
+            let img = models::imageops::load_rgb(&root.join(file)).map_err(anyhow::Error::msg)?;
+            let view = RgbView::from_image(&img);
+            let got = match &scene {
+                Some(s) => s.read_scene(view)?.map(|p| p.read),
+                None => Some(reader.read(view)?),
+            };
+            let got_norm = got
+                .as_ref()
+                .and_then(|r| r.plate())
+                .map(|p| p.normalized.clone());
+            let layout = if labelled {
+                cols.get(4).map(|s| s.to_string()).unwrap_or_default()
+            } else if img.width() as f32 / img.height() as f32 > 2.5 {
+                "1-line".to_string()
+            } else {
+                "2-line".to_string()
+            };
+            if plate::parse_one_line(&want).is_none() {
+                invalid_labels.push(file.to_string());
+            }
+            all.add(&want, got_norm.as_deref());
+            by_layout
+                .entry(layout)
+                .or_default()
+                .add(&want, got_norm.as_deref());
+            if labelled {
+                by_category
+                    .entry(cols.get(3).map(|s| s.to_string()).unwrap_or_default())
+                    .or_default()
+                    .add(&want, got_norm.as_deref());
+            }
+        }
+        Ok(json!({
+            "ground_truth": gt,
+            "mode": if scenes { "scenes" } else { "crops" },
+            "overall": all.json(),
+            "by_layout": by_layout.iter().map(|(k, v)| (k.clone(), v.json())).collect::<serde_json::Map<_, _>>(),
+            "by_category": by_category.iter().map(|(k, v)| (k.clone(), v.json())).collect::<serde_json::Map<_, _>>(),
+            "labels_not_a_valid_plate": { "count": invalid_labels.len(), "files": invalid_labels },
+            "ms_per_image": t.elapsed().as_secs_f64() * 1000.0 / all.n.max(1) as f64,
+        }))
+    }
 }
