@@ -106,7 +106,15 @@ def main():
     faces = detect(det, img)
     assert faces, "no face"
     lm = faces[0][2]
-    for name, fn in [("detect", lambda: detect(det, img)), ("align+embed", lambda: align_embed(emb, img, lm))]:
+    x_det, _ = letterbox_bgr(img, 640)
+    x_emb = np.zeros((1, 3, 112, 112), dtype=np.float32)
+    cases = [
+        ("detect (numpy letterbox + ORT + decode)", lambda: detect(det, img)),
+        ("detect, ORT inference only", lambda: det.run(None, {"input": x_det})),
+        ("align+embed (numpy warp + ORT)", lambda: align_embed(emb, img, lm)),
+        ("embed, ORT inference only", lambda: emb.run(None, {"input": x_emb})),
+    ]
+    for name, fn in cases:
         fn()
         t = []
         for _ in range(runs):

@@ -139,15 +139,34 @@ pub fn letterbox_nchw(img: RgbView<'_>, lb: Letterbox, pre: &Preprocess) -> Vec<
     let content_w = ((img.width as f32 * lb.scale).round() as usize).min(iw);
     let content_h = ((img.height as f32 * lb.scale).round() as usize).min(ih);
     let inv = 1.0 / lb.scale;
+    // Source columns and weights are the same for every row: compute them once.
+    let (w, h) = (img.width as usize, img.height as usize);
+    let taps = |i: usize, n: usize| -> (usize, usize, f32) {
+        let s = ((i as f32 + 0.5) * inv - 0.5).max(0.0);
+        let i0 = (s.floor() as usize).min(n - 1);
+        (i0, (i0 + 1).min(n - 1), s - i0 as f32)
+    };
+    let cols: Vec<(usize, usize, f32)> = (0..content_w).map(|x| taps(x, w)).collect();
+    let scale: [f32; 3] = std::array::from_fn(|c| 1.0 / pre.std[c]);
+    let mut row_buf = vec![0f32; content_w * 3];
     for y in 0..content_h {
-        let sy = (y as f32 + 0.5) * inv - 0.5;
-        for x in 0..content_w {
-            let sx = (x as f32 + 0.5) * inv - 0.5;
-            let px = img
-                .sample(sx.max(0.0), sy.max(0.0))
-                .unwrap_or([pre.pad_value; 3]);
-            for (c, src_c) in order.iter().enumerate() {
-                out[c * plane + y * iw + x] = (px[*src_c] - pre.mean[c]) / pre.std[c];
+        let (y0, y1, fy) = taps(y, h);
+        let (r0, r1) = (&img.data[y0 * img.stride..], &img.data[y1 * img.stride..]);
+        for (x, &(x0, x1, fx)) in cols.iter().enumerate() {
+            for k in 0..3 {
+                let a = r0[x0 * 3 + k] as f32;
+                let b = r0[x1 * 3 + k] as f32;
+                let c = r1[x0 * 3 + k] as f32;
+                let d = r1[x1 * 3 + k] as f32;
+                let top = a + (b - a) * fx;
+                let bot = c + (d - c) * fx;
+                row_buf[x * 3 + k] = top + (bot - top) * fy;
+            }
+        }
+        for (c, &src_c) in order.iter().enumerate() {
+            let dst = &mut out[c * plane + y * iw..c * plane + y * iw + content_w];
+            for (x, v) in dst.iter_mut().enumerate() {
+                *v = (row_buf[x * 3 + src_c] - pre.mean[c]) * scale[c];
             }
         }
     }
