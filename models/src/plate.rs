@@ -151,7 +151,11 @@ fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
         }
     }
     if series_len == 3 {
-        // Two letters then a digit (e.g. MĐ5, read MD5).
+        // Two letters then a digit (e.g. MĐ5, read MD5). The second letter must be read as a
+        // letter: a corrected digit there is more likely a misread of a shorter series.
+        if !chars[3].is_ascii_uppercase() {
+            return None;
+        }
         let (second, f) = as_letter(chars[3])?;
         series.replace_range(1.., &second.to_string());
         fixes += f as usize;
@@ -226,6 +230,11 @@ fn parse_military(chars: &[char]) -> Option<ParsedPlate> {
     let mut fixes = 0;
     let mut unit = String::new();
     for &c in &chars[..2] {
+        // Unit letters must be read as letters: digits turned into letters here mostly come
+        // from a civil plate read short.
+        if !c.is_ascii_uppercase() {
+            return None;
+        }
         let (l, f) = as_letter(c)?;
         unit.push(l);
         fixes += f as usize;

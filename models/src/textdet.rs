@@ -225,6 +225,52 @@ impl ScenePlateReader {
         out
     }
 
+    /// Pairs of text lines stacked like the two lines of a plate: (top, bottom).
+    pub fn stacked_pairs(&self, boxes: &[TextBox]) -> Vec<([f32; 4], [f32; 4])> {
+        let mut out = Vec::new();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in boxes.iter().skip(i + 1) {
+                let (top, bottom) = if a.bbox[1] <= b.bbox[1] {
+                    (a, b)
+                } else {
+                    (b, a)
+                };
+                let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
+                let h = top.bbox[3].max(bottom.bbox[3]);
+                if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
+                    out.push((top.bbox, bottom.bbox));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads a pair of stacked lines as the two lines of a plate.
+    fn read_pair(
+        &self,
+        image: RgbView<'_>,
+        top: &[f32; 4],
+        bottom: &[f32; 4],
+    ) -> Result<Option<(f32, crate::plate::ParsedPlate)>, ModelError> {
+        let line = |b: &[f32; 4]| {
+            let (mx, my) = (0.1 * b[3], 0.04 * b[3]);
+            imageops::crop(
+                image,
+                b[0] - mx,
+                b[1] - my,
+                b[2] + 2.0 * mx,
+                b[3] + 2.0 * my,
+            )
+        };
+        let (t, bt) = (line(top), line(bottom));
+        let (t, b) = (
+            self.reader.rec.recognize(RgbView::from_image(&t))?,
+            self.reader.rec.recognize(RgbView::from_image(&bt))?,
+        );
+        Ok(crate::plate::parse_two_line(&t.text, &b.text)
+            .map(|p| ((t.confidence + b.confidence) / 2.0, p)))
+    }
+
     /// Reads the plate of the main (largest) vehicle, or of any plate when no vehicle is found.
     pub fn read_scene(&self, image: RgbView<'_>) -> Result<Option<ScenePlate>, ModelError> {
         let mut vehicles: Vec<[f32; 4]> = self
@@ -268,6 +314,28 @@ impl ScenePlateReader {
         vehicles: &[[f32; 4]],
     ) -> Result<Option<(f32, ScenePlate)>, ModelError> {
         let mut best: Option<(f32, ScenePlate)> = None;
+        let placement_of =
+            |cand: &[f32; 4]| match vehicles.iter().position(|v| centre_inside(cand, v)) {
+                Some(0) => 1.0,
+                Some(_) => 0.6,
+                None if vehicles.is_empty() => 0.8,
+                None => 0.3,
+            };
+        // Two-line plates read line by line, from the text detector's own line boxes.
+        for (top, bottom) in self.stacked_pairs(boxes) {
+            if let Some((conf, plate)) = self.read_pair(image, &top, &bottom)? {
+                let bbox = union(&top, &bottom);
+                let score = placement_of(&bbox) * (conf - 0.05 * plate.corrections as f32);
+                if best.as_ref().is_none_or(|(s, _)| score > *s) {
+                    let read = PlateRead::Read {
+                        plate,
+                        confidence: conf,
+                        raw: Vec::new(),
+                    };
+                    best = Some((score, ScenePlate { read, bbox }));
+                }
+            }
+        }
         for cand in self.candidates(boxes) {
             let placement = match vehicles.iter().position(|v| centre_inside(&cand, v)) {
                 Some(0) => 1.0,

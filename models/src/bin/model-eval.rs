@@ -386,6 +386,11 @@ mod plates {
                 .as_ref()
                 .and_then(|r| r.plate())
                 .map(|p| p.normalized.clone());
+            if std::env::var_os("MODEL_EVAL_VERBOSE").is_some()
+                && got_norm.as_deref() != Some(want.as_str())
+            {
+                eprintln!("miss {file}: want {want}, got {got:?}");
+            }
             let layout = if labelled {
                 cols.get(4).map(|s| s.to_string()).unwrap_or_default()
             } else if img.width() as f32 / img.height() as f32 > 2.5 {
