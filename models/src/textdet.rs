@@ -188,20 +188,11 @@ impl ScenePlateReader {
     /// width (two-line plates).
     pub fn candidates(&self, boxes: &[TextBox]) -> Vec<[f32; 4]> {
         let mut out: Vec<[f32; 4]> = boxes.iter().map(|b| b.bbox).collect();
-        for (i, a) in boxes.iter().enumerate() {
-            for b in boxes.iter().skip(i + 1) {
-                let (top, bottom) = if a.bbox[1] <= b.bbox[1] {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
-                let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
-                let h = top.bbox[3].max(bottom.bbox[3]);
-                if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
-                    out.push(union(&top.bbox, &bottom.bbox));
-                }
-            }
-        }
+        out.extend(
+            self.stacked_pairs(boxes)
+                .into_iter()
+                .map(|(t, b)| union(&t, &b)),
+        );
         // Pieces of one line split at the dash or dot.
         for (i, a) in boxes.iter().enumerate() {
             for b in boxes.iter().skip(i + 1) {
@@ -337,12 +328,7 @@ impl ScenePlateReader {
             }
         }
         for cand in self.candidates(boxes) {
-            let placement = match vehicles.iter().position(|v| centre_inside(&cand, v)) {
-                Some(0) => 1.0,
-                Some(_) => 0.6,
-                None if vehicles.is_empty() => 0.8,
-                None => 0.3,
-            };
+            let placement = placement_of(&cand);
             let (mx, my) = (0.15 * cand[3], 0.06 * cand[3]);
             let crop = imageops::crop(
                 image,
