@@ -257,6 +257,31 @@ async fn run_async(
             }
         });
     }
+    // Camera health in the log once a minute: state and counters of every camera.
+    let status_task = {
+        let monitors = monitors.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                for m in &monitors {
+                    let s = m.status();
+                    tracing::info!(
+                        camera = %s.camera_id,
+                        state = ?s.state,
+                        decoded = s.frames_decoded,
+                        delivered = s.frames_delivered,
+                        dropped = s.frames_dropped,
+                        reconnects = s.reconnects,
+                        decoder = s.stream.decoder.as_deref().unwrap_or("-"),
+                        last_error = s.last_error.as_deref().unwrap_or("-"),
+                        "camera status"
+                    );
+                }
+            }
+        })
+    };
     let mut failed = Vec::new();
     for (id, stats, handle) in workers {
         let outcome = tokio::task::spawn_blocking(move || handle.join())
@@ -282,6 +307,7 @@ async fn run_async(
             "camera finished"
         );
     }
+    status_task.abort();
     let _ = pub_task.await;
     let left = publisher.drain(Duration::from_secs(15)).await;
     let published = publisher.stats.queued.load(Ordering::SeqCst);
