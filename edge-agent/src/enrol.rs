@@ -32,16 +32,6 @@ pub enum EnrolError {
     Model(#[from] models::ModelError),
 }
 
-fn is_image(p: &Path) -> bool {
-    matches!(
-        p.extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-            .as_deref(),
-        Some("jpg" | "jpeg" | "png")
-    )
-}
-
 fn sorted_entries(dir: &Path) -> Result<Vec<PathBuf>, EnrolError> {
     let rd = std::fs::read_dir(dir).map_err(|e| EnrolError::Folder {
         path: dir.to_owned(),
@@ -90,7 +80,7 @@ pub fn enrol_folder(
         };
         let mut enrolled_any = false;
         for photo in sorted_entries(&person_dir)? {
-            if !photo.is_file() || !is_image(&photo) {
+            if !photo.is_file() || !models::imageops::is_image_path(&photo) {
                 continue;
             }
             let img = match models::imageops::load_rgb(&photo) {

@@ -200,15 +200,7 @@ pub fn read_folder(root: &Path) -> Result<Vec<(String, PathBuf)>, String> {
         let mut files: Vec<PathBuf> = std::fs::read_dir(&d)
             .map_err(|e| format!("{}: {e}", d.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                matches!(
-                    p.extension()
-                        .and_then(|e| e.to_str())
-                        .map(str::to_ascii_lowercase)
-                        .as_deref(),
-                    Some("jpg" | "jpeg" | "png")
-                )
-            })
+            .filter(|p| crate::imageops::is_image_path(p))
             .collect();
         files.sort();
         out.extend(files.into_iter().map(|f| (id.clone(), f)));

@@ -82,6 +82,17 @@ impl<'a> RgbView<'a> {
     }
 }
 
+/// Whether a file name looks like a photo (`.jpg`, `.jpeg`, `.png`, `.bmp`, `.webp`).
+pub fn is_image_path(p: &std::path::Path) -> bool {
+    matches!(
+        p.extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref(),
+        Some("jpg" | "jpeg" | "png" | "bmp" | "webp")
+    )
+}
+
 /// Loads a photo as RGB, recognising the format from its content, not its name (photo
 /// collections hold PNG, BMP and WebP files named `.jpg`).
 pub fn load_rgb(path: &std::path::Path) -> Result<image::RgbImage, String> {
