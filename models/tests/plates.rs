@@ -3,24 +3,13 @@
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
+mod common;
+use common::model_eval;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn plates() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/plates")
-}
-
-pub fn model_eval(args: &[&str]) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_model-eval"))
-        .args(args)
-        .output()
-        .expect("model-eval runs");
-    assert!(
-        out.status.success(),
-        "model-eval failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("JSON summary")
 }
 
 #[test]
