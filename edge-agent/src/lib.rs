@@ -14,8 +14,11 @@ pub mod camera;
 pub mod config;
 pub mod enrol;
 pub mod gallery;
+pub mod gates;
+pub mod outbox;
 pub mod publisher;
 pub mod recognise;
+pub mod tracker;
 
 use std::sync::Arc;
 

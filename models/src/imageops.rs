@@ -139,6 +139,12 @@ impl Letterbox {
 /// Packs an image into a normalised NCHW float tensor of `input_w x input_h`, letterboxed to
 /// the top-left corner (no stretching), padding with `pre.pad_value`.
 pub fn letterbox_nchw(img: RgbView<'_>, lb: Letterbox, pre: &Preprocess) -> Vec<f32> {
+    scaled_nchw(img, lb, lb.scale, pre)
+}
+
+/// Like [`letterbox_nchw`] but with the horizontal scale `scale_x` (the vertical one is
+/// `lb.scale`): for text lines that are deliberately widened so CTC has enough time steps.
+pub fn scaled_nchw(img: RgbView<'_>, lb: Letterbox, scale_x: f32, pre: &Preprocess) -> Vec<f32> {
     let (iw, ih) = (lb.input_w as usize, lb.input_h as usize);
     let plane = iw * ih;
     let mut out = vec![0f32; plane * 3];
@@ -147,21 +153,21 @@ pub fn letterbox_nchw(img: RgbView<'_>, lb: Letterbox, pre: &Preprocess) -> Vec<
     for (c, p) in pad.iter().enumerate() {
         out[c * plane..(c + 1) * plane].fill(*p);
     }
-    let content_w = ((img.width as f32 * lb.scale).round() as usize).min(iw);
+    let content_w = ((img.width as f32 * scale_x).round() as usize).min(iw);
     let content_h = ((img.height as f32 * lb.scale).round() as usize).min(ih);
-    let inv = 1.0 / lb.scale;
+    let (inv_x, inv_y) = (1.0 / scale_x, 1.0 / lb.scale);
     // Source columns and weights are the same for every row: compute them once.
     let (w, h) = (img.width as usize, img.height as usize);
-    let taps = |i: usize, n: usize| -> (usize, usize, f32) {
+    let taps = |i: usize, n: usize, inv: f32| -> (usize, usize, f32) {
         let s = ((i as f32 + 0.5) * inv - 0.5).max(0.0);
         let i0 = (s.floor() as usize).min(n - 1);
         (i0, (i0 + 1).min(n - 1), s - i0 as f32)
     };
-    let cols: Vec<(usize, usize, f32)> = (0..content_w).map(|x| taps(x, w)).collect();
+    let cols: Vec<(usize, usize, f32)> = (0..content_w).map(|x| taps(x, w, inv_x)).collect();
     let scale: [f32; 3] = std::array::from_fn(|c| 1.0 / pre.std[c]);
     let mut row_buf = vec![0f32; content_w * 3];
     for y in 0..content_h {
-        let (y0, y1, fy) = taps(y, h);
+        let (y0, y1, fy) = taps(y, h, inv_y);
         let (r0, r1) = (&img.data[y0 * img.stride..], &img.data[y1 * img.stride..]);
         for (x, &(x0, x1, fx)) in cols.iter().enumerate() {
             for k in 0..3 {

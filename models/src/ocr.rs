@@ -96,39 +96,29 @@ impl TextRecognizer {
     }
 
     /// Recognises one line of text in `image` (resized to the model height, aspect kept; short
-    /// lines are widened so CTC has enough time steps for repeated characters).
+    /// lines are widened up to 2x so CTC has enough time steps for repeated characters).
     pub fn recognize(&self, image: RgbView<'_>) -> Result<TextLine, ModelError> {
-        let natural = image.width as f32 * self.height as f32 / image.height as f32;
-        if natural < MIN_LINE_WIDTH && image.width > 1 {
-            let k = (MIN_LINE_WIDTH / natural).min(2.0);
-            let src = imageops::crop(image, 0.0, 0.0, image.width as f32, image.height as f32);
-            let wide = image::imageops::resize(
-                &src,
-                ((image.width as f32 * k).round() as u32).max(1),
-                image.height,
-                image::imageops::FilterType::Triangle,
-            );
-            return self.recognize_as_is(RgbView::from_image(&wide));
-        }
-        self.recognize_as_is(image)
-    }
-
-    fn recognize_as_is(&self, image: RgbView<'_>) -> Result<TextLine, ModelError> {
         let m = &self.session.manifest;
-        let w = ((image.width as f32 * self.height as f32 / image.height as f32).ceil() as u32)
-            .clamp(16, self.max_width);
-        // Pad the width to a multiple of 8 (the model downsamples by 8 horizontally... and pads right).
+        let scale = self.height as f32 / image.height as f32;
+        let natural = image.width as f32 * scale;
+        let widen = if natural < MIN_LINE_WIDTH {
+            (MIN_LINE_WIDTH / natural.max(1.0)).min(2.0)
+        } else {
+            1.0
+        };
+        let w = ((natural * widen).ceil() as u32).clamp(16, self.max_width);
+        // Pad the width to a multiple of 8 (the model downsamples by 8 horizontally).
         let input_w = w.div_ceil(8) * 8;
+        // Lines longer than the model's widest input shrink on both axes (aspect kept).
+        let fit = (w as f32 / (natural * widen)).min(1.0);
         let lb = Letterbox {
-            scale: self.height as f32 / image.height as f32,
+            scale: scale * fit,
             input_w,
             input_h: self.height,
         };
-        let lb = Letterbox {
-            scale: lb.scale.min(w as f32 / image.width as f32),
-            ..lb
-        };
-        let input = imageops::letterbox_nchw(image, lb, &m.preprocess);
+        // Sampled straight from the source: no intermediate full-resolution copy.
+        let scale_x = scale * widen * fit;
+        let input = imageops::scaled_nchw(image, lb, scale_x, &m.preprocess);
         let outs = self.session.run(
             &m.inputs[0].name,
             vec![1, 3, self.height as i64, input_w as i64],

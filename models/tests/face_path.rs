@@ -160,3 +160,34 @@ fn the_dynamic_detector_runs_at_any_input_size_and_flags_small_faces() {
         "every face is below 10,000 px"
     );
 }
+
+#[test]
+fn the_group_photo_of_52_people_yields_at_least_45_distinct_faces() {
+    let m = load_models();
+    let img = open("faces/groups/group_52_faces.jpg");
+    let faces = m
+        .detector
+        .detect(RgbView::from_image(&img))
+        .expect("detect");
+    // 52 people in the photo: at least 45 found (the floor), none invented.
+    assert!(
+        (45..=52).contains(&faces.len()),
+        "{} faces found in a photo of 52 people",
+        faces.len()
+    );
+    for (i, a) in faces.iter().enumerate() {
+        assert!(
+            a.bbox[0] >= -1.0
+                && a.bbox[1] >= -1.0
+                && a.bbox[0] + a.bbox[2] <= img.width() as f32 + 1.0
+                && a.bbox[1] + a.bbox[3] <= img.height() as f32 + 1.0,
+            "face {i} outside the photo: {a:?}"
+        );
+        for b in faces.iter().skip(i + 1) {
+            assert!(
+                models::imageops::iou(&a.bbox, &b.bbox) < 0.3,
+                "two boxes for one face: {a:?} {b:?}"
+            );
+        }
+    }
+}

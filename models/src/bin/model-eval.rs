@@ -69,6 +69,9 @@ enum Cmd {
         /// Read at most this many images.
         #[arg(long)]
         limit: Option<usize>,
+        /// Read only every N-th image (a quick, category-balanced sample).
+        #[arg(long, default_value_t = 1)]
+        every: usize,
     },
     /// The threshold that keeps the false-accept rate at or below --far on every folder given
     /// (each population separately, then the strictest is taken: one threshold for everyone).
@@ -145,9 +148,18 @@ fn run() -> Result<()> {
         root,
         scenes,
         limit,
+        every,
     } = &cli.cmd
     {
-        let out = plates::evaluate(&manifests, &models_dir, gt, root, *scenes, *limit)?;
+        let out = plates::evaluate(
+            &manifests,
+            &models_dir,
+            gt,
+            root,
+            *scenes,
+            *limit,
+            (*every).max(1),
+        )?;
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(());
     }
@@ -334,6 +346,7 @@ mod plates {
         root: &Path,
         scenes: bool,
         limit: Option<usize>,
+        every: usize,
     ) -> Result<serde_json::Value> {
         let o = models::workspace_runtime_options();
         let load = |id: &str| models::load_manifest(manifests, id);
@@ -373,7 +386,7 @@ mod plates {
         );
         let mut invalid_labels = Vec::new();
         let t = Instant::now();
-        for line in lines.take(limit.unwrap_or(usize::MAX)) {
+        for line in lines.step_by(every).take(limit.unwrap_or(usize::MAX)) {
             let cols: Vec<&str> = line.split('\t').collect();
             let (file, want) = (cols[0], normalize(cols.get(1).copied().unwrap_or_default()));
             let img = models::imageops::load_rgb(&root.join(file)).map_err(anyhow::Error::msg)?;
