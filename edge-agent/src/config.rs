@@ -20,6 +20,8 @@ pub struct Config {
     pub gallery: GalleryConfig,
     #[serde(default)]
     pub ingest: IngestConfig,
+    #[serde(default)]
+    pub outbox: OutboxConfig,
     /// Cameras analysed by this box.
     pub cameras: Vec<CameraConfig>,
 }
@@ -96,6 +98,36 @@ impl Default for RecognitionConfig {
             match_threshold: None,
             repeat_after_secs: 30,
             detector_score_threshold: None,
+        }
+    }
+}
+
+/// The on-disk outbox: events wait here until the IOC acknowledges them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OutboxConfig {
+    /// Directory of the outbox (one file per event).
+    pub dir: PathBuf,
+    /// Largest total size of the events waiting; when full, per-minute counts give way first,
+    /// then ordinary events; alerts last (every loss is counted in the metrics).
+    pub max_bytes: u64,
+    /// Events sent and not yet acknowledged, at most.
+    pub in_flight_window: usize,
+    /// Send unacknowledged events again when no acknowledgement arrived for this long.
+    pub resend_after_secs: u64,
+    /// On shutdown, wait this long for the IOC to acknowledge what is left (the rest stays on
+    /// disk for the next start).
+    pub flush_timeout_secs: u64,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("outbox"),
+            max_bytes: 256 * 1024 * 1024,
+            in_flight_window: 64,
+            resend_after_secs: 10,
+            flush_timeout_secs: 15,
         }
     }
 }
@@ -236,6 +268,7 @@ impl Config {
             fix(p);
         }
         fix(&mut self.gallery.path);
+        fix(&mut self.outbox.dir);
     }
 
     /// The MQTT client id in use.
@@ -291,6 +324,25 @@ impl Config {
                 "models.dir {} is not a directory (run scripts/setup.sh)",
                 self.models.dir.display()
             ));
+        }
+        let o = &self.outbox;
+        if o.dir.as_os_str().is_empty() {
+            p.push("outbox.dir is empty".into());
+        }
+        if o.max_bytes < 1024 * 1024 {
+            p.push(format!(
+                "outbox.max_bytes must be at least 1 MiB (1048576), got {}",
+                o.max_bytes
+            ));
+        }
+        if o.in_flight_window == 0 || o.in_flight_window > 10_000 {
+            p.push(format!(
+                "outbox.in_flight_window must be 1-10000, got {}",
+                o.in_flight_window
+            ));
+        }
+        if o.resend_after_secs == 0 {
+            p.push("outbox.resend_after_secs must be at least 1".into());
         }
         if self.models.intra_threads == 0 || self.models.intra_threads > 64 {
             p.push("models.intra_threads must be 1-64".into());

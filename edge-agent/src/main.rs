@@ -309,14 +309,29 @@ async fn run_async(
     }
     status_task.abort();
     let _ = pub_task.await;
-    let left = publisher.drain(Duration::from_secs(15)).await;
+    let left = publisher
+        .drain(Duration::from_secs(cfg.outbox.flush_timeout_secs))
+        .await;
     let published = publisher.stats.queued.load(Ordering::SeqCst);
+    let lost = publisher
+        .outbox
+        .lock()
+        .map(|o| o.state.lost)
+        .unwrap_or_default();
     if let Ok(p) = Arc::try_unwrap(publisher) {
         p.shutdown(&cfg).await;
     }
-    tracing::info!(published, unacknowledged = left, "events flushed");
+    tracing::info!(
+        published,
+        unacknowledged = left,
+        lost = lost.total(),
+        "events flushed"
+    );
     if left > 0 {
-        eprintln!("error: {left} event(s) were not acknowledged by the broker");
+        eprintln!(
+            "error: {left} event(s) were not acknowledged by the IOC; they stay in the outbox {} for the next start",
+            cfg.outbox.dir.display()
+        );
         return Ok(ExitCode::FAILURE);
     }
     if !failed.is_empty() {

@@ -159,15 +159,32 @@ async fn handle(
 ) {
     while let Some(p) = rx.recv().await {
         stats.received.fetch_add(1, Ordering::Relaxed);
-        let ack = process(&p, &store, &stats).await;
+        let (ack, stored) = process(&p, &store, &stats).await;
         if ack && let Err(e) = client.ack(&p).await {
             tracing::warn!(error = %e, "could not acknowledge a message");
+        }
+        // Application-level acknowledgement to the edge: it deletes the event from its
+        // outbox only now that the row is committed (new or already there).
+        if let Some((site, edge, id)) = stored {
+            let topic = wire::topics::acks(&site, &edge);
+            let payload = wire::EventAck::new(vec![id]).to_json();
+            if let Err(e) = client
+                .publish(topic, QoS::AtLeastOnce, false, payload)
+                .await
+            {
+                tracing::warn!(error = %e, "could not acknowledge an event to its edge");
+            }
         }
     }
 }
 
-/// Returns whether the message may be acknowledged (stored, duplicate, or quarantined).
-async fn process(p: &Publish, store: &Store, stats: &IngestStats) -> bool {
+/// Returns whether the message may be acknowledged (stored, duplicate, or quarantined), and
+/// for a committed event its (site, edge, event id) to acknowledge to the edge.
+async fn process(
+    p: &Publish,
+    store: &Store,
+    stats: &IngestStats,
+) -> (bool, Option<(String, String, uuid::Uuid)>) {
     let topic = p.topic.as_str();
     let parts: Vec<&str> = topic.split('/').collect();
     if topic.ends_with("/status") && parts.len() == 5 {
@@ -182,7 +199,7 @@ async fn process(p: &Publish, store: &Store, stats: &IngestStats) -> bool {
         {
             tracing::error!(error = %e, "edge status not stored");
         }
-        return true;
+        return (true, None);
     }
     let reject = |reason: String| async move {
         stats.quarantined.fetch_add(1, Ordering::Relaxed);
@@ -198,31 +215,36 @@ async fn process(p: &Publish, store: &Store, stats: &IngestStats) -> bool {
     };
     let env = match EventEnvelope::parse(&p.payload) {
         Ok(env) => env,
-        Err(e) => return reject(e.to_string()).await,
+        Err(e) => return (reject(e.to_string()).await, None),
     };
+    // Parsed envelopes are acknowledged to their edge once kept, stored or quarantined:
+    // sending a quarantined one again would not change the verdict.
+    let done = Some((env.site_id.clone(), env.edge_id.clone(), env.event_id));
     let expected = wire::topics::events(&env.site_id, &env.edge_id, &env.camera_id);
     if expected != topic {
-        return reject(format!(
+        let kept = reject(format!(
             "envelope belongs on {expected}, arrived on {topic}"
         ))
         .await;
+        return (kept, None);
     }
     match store.insert_event(&env).await {
         Ok(Inserted::New) => {
             stats.stored.fetch_add(1, Ordering::Relaxed);
-            true
+            (true, done)
         }
         Ok(Inserted::Duplicate) => {
             stats.duplicates.fetch_add(1, Ordering::Relaxed);
-            true
+            (true, done)
         }
         Err(crate::store::StoreError::Snapshot { reason, .. }) => {
-            reject(format!("snapshot: {reason}")).await
+            let kept = reject(format!("snapshot: {reason}")).await;
+            (kept, if kept { done } else { None })
         }
         Err(e) => {
             stats.store_errors.fetch_add(1, Ordering::Relaxed);
             tracing::error!(event_id = %env.event_id, error = %e, "event not stored; left unacknowledged for redelivery");
-            false
+            (false, None)
         }
     }
 }

@@ -182,15 +182,22 @@ pub struct Bridge {
 
 impl Bridge {
     pub fn start(dir: &Path) -> Result<Self> {
-        let mqtt_port = free_port();
+        Self::start_with(dir, None)
+    }
+
+    /// Like [`Bridge::start`], but with `external_broker` set the bridge uses that broker port
+    /// on 127.0.0.1 instead of embedding one.
+    pub fn start_with(dir: &Path, external_broker: Option<u16>) -> Result<Self> {
+        let mqtt_port = external_broker.unwrap_or_else(free_port);
         let http_port = free_port();
         let db = dir.join("ioc.db");
         let cfg = dir.join("ioc-bridge.toml");
         std::fs::write(
             &cfg,
             format!(
-                "[http]\nlisten = \"127.0.0.1:{http_port}\"\n[mqtt]\nembedded = true\nembedded_listen = \"127.0.0.1:{mqtt_port}\"\n\
+                "[http]\nlisten = \"127.0.0.1:{http_port}\"\n[mqtt]\nembedded = {}\nembedded_listen = \"127.0.0.1:{mqtt_port}\"\n\
                  host = \"127.0.0.1\"\nport = {mqtt_port}\nclient_id = \"ioc-bridge-test\"\n[store]\nsqlite_path = \"{}\"\n",
+                external_broker.is_none(),
                 db.display()
             ),
         )?;
@@ -318,4 +325,30 @@ pub fn run_to_end(cmd: &mut Command, limit: Duration) -> Result<(i32, String, St
     let o = t_out.join().unwrap_or_default();
     let e = t_err.join().unwrap_or_default();
     Ok((status.code().unwrap_or(-1), o, e))
+}
+
+/// A Debian mosquitto broker on 127.0.0.1:`port` (no persistence), killed when dropped.
+pub fn start_mosquitto(dir: &Path, port: u16) -> Result<Proc> {
+    let conf = dir.join(format!("mosquitto-{port}.conf"));
+    std::fs::write(
+        &conf,
+        format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nuser root\n"),
+    )?;
+    let log = dir.join(format!("mosquitto-{port}.log"));
+    let child = Command::new("mosquitto")
+        .arg("-c")
+        .arg(&conf)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log)?)
+        .spawn()
+        .context("starting mosquitto (installed by scripts/setup.sh)")?;
+    let proc = Proc { child, log };
+    let end = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > end {
+            bail!("mosquitto did not listen on {port}:\n{}", proc.log_text());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(proc)
 }

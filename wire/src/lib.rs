@@ -35,6 +35,12 @@ pub mod topics {
         format!("{TOPIC_ROOT}/+/+/events/+")
     }
 
+    /// Acknowledgements from the IOC to one edge, published after the events are committed:
+    /// `gw/v1/{site}/{edge}/acks` (QoS 1, not retained; payload [`super::EventAck`]).
+    pub fn acks(site: &str, edge: &str) -> String {
+        format!("{TOPIC_ROOT}/{site}/{edge}/acks")
+    }
+
     /// Retained online/offline status of an edge (also its MQTT last will):
     /// `gw/v1/{site}/{edge}/status`.
     pub fn edge_status(site: &str, edge: &str) -> String {
@@ -74,6 +80,38 @@ pub fn validate_id(field: &'static str, value: &str) -> Result<(), WireError> {
             field,
             value: value.to_owned(),
         })
+    }
+}
+
+/// The IOC has durably stored these events (or already had them): the edge may forget them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventAck {
+    pub schema_version: u32,
+    pub event_ids: Vec<Uuid>,
+}
+
+impl EventAck {
+    pub fn new(event_ids: Vec<Uuid>) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            event_ids,
+        }
+    }
+
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
+        let ack: Self =
+            serde_json::from_slice(bytes).map_err(|source| WireError::Json { source })?;
+        if ack.schema_version != SCHEMA_VERSION {
+            return Err(WireError::UnknownSchema {
+                got: ack.schema_version,
+            });
+        }
+        Ok(ack)
     }
 }
 

@@ -1,0 +1,175 @@
+//! Durable delivery under a broker outage: the edge agent and the IOC bridge both use an
+//! external Debian mosquitto broker; mid-run the broker is killed and started again (without
+//! persistence, so everything in it is lost). Every event the agent produced must reach the
+//! IOC store exactly once, and the agent's outbox must end empty.
+
+#![allow(clippy::panic)] // tests report failures by panicking
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use e2e_tests::*;
+
+fn celeb(rel: &str) -> PathBuf {
+    testdata().join("faces/celebrities").join(rel)
+}
+
+#[test]
+fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Two enrolled people alternating on screen: a recognition event every couple of seconds
+    // for the whole 20 s clip, read in real time so the outage falls in the middle of it.
+    let shown = [
+        "angelina_jolie/img5.jpg",
+        "matt_damon/img31.jpg",
+        "angelina_jolie/img7.jpg",
+        "matt_damon/img33.jpg",
+        "angelina_jolie/img5.jpg",
+        "matt_damon/img31.jpg",
+        "angelina_jolie/img7.jpg",
+        "matt_damon/img33.jpg",
+        "angelina_jolie/img5.jpg",
+        "matt_damon/img31.jpg",
+    ];
+    let slides: Vec<Slide> = shown
+        .iter()
+        .map(|p| Slide {
+            photo: celeb(p),
+            secs: 2.0,
+        })
+        .collect();
+    let video = dir.path().join("gate.mp4");
+    make_slideshow(&slides, &video, 640, 480, 10).expect("slideshow");
+
+    let port = free_port();
+    let mut broker = start_mosquitto(dir.path(), port).expect("mosquitto");
+    let bridge = Bridge::start_with(dir.path(), Some(port)).expect("bridge");
+    let gallery = dir.path().join("gallery.json");
+    let cfg = write_agent_config(
+        dir.path(),
+        port,
+        &gallery,
+        &[("gate-1", format!("file://{}", video.display()))],
+        "",
+    )
+    .expect("config");
+    let outbox = dir.path().join("outbox");
+    let text = std::fs::read_to_string(&cfg).expect("config text");
+    let text = text.replace("fast_file = true", "fast_file = false")
+        + &format!(
+            "[outbox]\ndir = \"{}\"\nmax_bytes = 67108864\nin_flight_window = 16\nresend_after_secs = 2\nflush_timeout_secs = 30\n",
+            outbox.display()
+        );
+    std::fs::write(&cfg, text).expect("write config");
+
+    let enrol = dir.path().join("enrol");
+    for (person, files) in [
+        ("angelina_jolie", ["img1.jpg", "img2.jpg", "img4.jpg"]),
+        ("matt_damon", ["img29.jpg", "img30.jpg", "img32.jpg"]),
+    ] {
+        let d = enrol.join(person);
+        std::fs::create_dir_all(&d).expect("mkdir");
+        for f in files {
+            std::os::unix::fs::symlink(celeb(&format!("{person}/{f}")), d.join(f))
+                .expect("symlink");
+        }
+    }
+    let (code, out, err) = run_to_end(
+        Command::new(bin("edge-agent"))
+            .args(["enrol", "--config"])
+            .arg(&cfg)
+            .arg("--photos")
+            .arg(&enrol),
+        Duration::from_secs(120),
+    )
+    .expect("enrol");
+    assert_eq!(code, 0, "enrol failed:\n{out}\n{err}");
+
+    let agent = {
+        let cfg = cfg.clone();
+        std::thread::spawn(move || {
+            run_to_end(
+                Command::new(bin("edge-agent"))
+                    .args(["run", "--config"])
+                    .arg(&cfg),
+                Duration::from_secs(180),
+            )
+        })
+    };
+    // Let events flow, then cut the broker for a few seconds while the camera goes on.
+    let t0 = Instant::now();
+    bridge
+        .wait_for("/api/events?limit=1000", Duration::from_secs(60), |v| {
+            v["count"].as_u64() >= Some(1)
+        })
+        .expect("first events before the outage");
+    let before_outage = bridge.get("/api/events?limit=1000").expect("events")["count"]
+        .as_u64()
+        .unwrap_or(0);
+    drop(broker);
+    std::thread::sleep(Duration::from_secs(5));
+    broker = start_mosquitto(dir.path(), port).expect("mosquitto again");
+    let (code, out, err) = agent.join().expect("agent thread").expect("agent run");
+    assert_eq!(code, 0, "edge-agent run failed:\n{out}\n{err}");
+    assert!(
+        t0.elapsed() > Duration::from_secs(10),
+        "the clip must outlast the outage"
+    );
+    assert!(
+        err.contains("MQTT connection lost"),
+        "the agent must have seen the outage:\n{err}"
+    );
+    // What the agent says it produced (its log, without terminal colours).
+    let plain = strip_ansi(&err);
+    let published: u64 = plain
+        .lines()
+        .find(|l| l.contains("events flushed"))
+        .and_then(|l| l.split("published=").nth(1))
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no 'events flushed' line:\n{plain}"));
+    assert!(
+        published > before_outage + 2,
+        "events must have been produced during and after the outage ({before_outage} before, {published} in all)"
+    );
+    let events = bridge
+        .wait_for("/api/events?limit=1000", Duration::from_secs(20), |v| {
+            v["count"].as_u64() >= Some(published)
+        })
+        .expect("every event stored");
+    let list = events["events"].as_array().expect("array");
+    let ids: BTreeSet<&str> = list.iter().filter_map(|e| e["event_id"].as_str()).collect();
+    assert_eq!(
+        list.len() as u64,
+        published,
+        "stored exactly what was published"
+    );
+    assert_eq!(ids.len(), list.len(), "each event id stored once");
+    let remaining: Vec<_> = std::fs::read_dir(&outbox)
+        .expect("outbox dir")
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(remaining.is_empty(), "outbox must be empty: {remaining:?}");
+    drop(broker);
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c == '\u{1b}' {
+            // ESC [ ... letter
+            for d in it.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
