@@ -13,11 +13,16 @@ use chrono::{DateTime, Utc};
 use models::RgbView;
 use pipeline::{Backpressure, Camera, RtspTransport, SourceOptions, SupervisorOptions};
 use tokio::sync::mpsc;
-use wire::{BoxPx, EventBody, EventEnvelope, FaceMatch, Identity, SCHEMA_VERSION, Snapshot};
+use wire::{
+    BoxPx, CrossingDirection, EventBody, EventEnvelope, FaceMatch, GateCount, GateCrossing,
+    Identity, SCHEMA_VERSION, Snapshot,
+};
 
-use crate::config::{CameraConfig, IngestConfig, RtspTransportConfig};
+use crate::config::{CameraConfig, InDirection, IngestConfig, RtspTransportConfig, TrackingConfig};
 use crate::gallery::Gallery;
+use crate::gates::{Direction, GateLine, GateMonitor, MinuteCounter, Zone};
 use crate::recognise::{FaceResult, Recogniser};
+use crate::tracker::{Tracker, TrackerParams};
 
 /// Shared by every camera of the agent.
 #[derive(Debug)]
@@ -28,12 +33,64 @@ pub struct CameraContext {
     pub gallery: Arc<RwLock<Gallery>>,
     pub repeat_after: Duration,
     pub stop: Arc<AtomicBool>,
+    /// Person detector, loaded when some camera has gates or zones.
+    pub people: Option<Arc<models::Yolox>>,
+    pub tracking: TrackingConfig,
+}
+
+/// Per-camera gate analytics: tracker, gate lines and zones, per-minute counts.
+#[derive(Debug)]
+pub struct GateAnalytics {
+    pub tracker: Tracker,
+    pub monitor: GateMonitor,
+    pub counter: MinuteCounter,
+}
+
+impl GateAnalytics {
+    /// `None` when the camera has no gates and no zones.
+    pub fn for_camera(cam: &CameraConfig, t: &TrackingConfig) -> Option<Self> {
+        if cam.gates.is_empty() && cam.zones.is_empty() {
+            return None;
+        }
+        let gates = cam
+            .gates
+            .iter()
+            .map(|g| GateLine {
+                id: g.id.clone(),
+                a: g.a,
+                b: g.b,
+                in_is_left_to_right: g.in_direction == InDirection::LeftToRight,
+                margin: g.margin,
+            })
+            .collect();
+        let zones = cam
+            .zones
+            .iter()
+            .map(|z| Zone {
+                id: z.id.clone(),
+                polygon: z.polygon.clone(),
+            })
+            .collect();
+        Some(Self {
+            tracker: Tracker::new(TrackerParams {
+                iou_min: t.iou_min,
+                min_hits: t.min_hits,
+                max_coast_secs: t.max_coast_ms as f32 / 1000.0,
+                ..TrackerParams::default()
+            }),
+            monitor: GateMonitor::new(gates, zones),
+            counter: MinuteCounter::default(),
+        })
+    }
 }
 
 /// Counters a camera exposes (read at any time).
 #[derive(Debug, Default)]
 pub struct CameraStats {
     pub frames: AtomicU64,
+    pub people: AtomicU64,
+    pub entries: AtomicU64,
+    pub exits: AtomicU64,
     pub faces: AtomicU64,
     pub matches: AtomicU64,
     pub errors: AtomicU64,
@@ -96,6 +153,7 @@ pub fn run_camera(
     ctx: Arc<CameraContext>,
     stats: Arc<CameraStats>,
     tx: mpsc::Sender<EventEnvelope>,
+    mut gates: Option<GateAnalytics>,
 ) -> CameraOutcome {
     let mut last_announced: HashMap<String, Duration> = HashMap::new();
     let started = Instant::now();
@@ -109,6 +167,18 @@ pub fn run_camera(
             Ok(None) => {
                 let st = camera.status();
                 tracing::info!(camera = %id, frames = st.frames_delivered, "camera stopped");
+                if let Some(g) = gates.as_mut() {
+                    // Tracks still open end here; every open minute is published.
+                    for t in g.tracker.finish() {
+                        g.monitor.forget(t);
+                    }
+                    for (minute, gate_id, c) in g.counter.flush() {
+                        let env = count_event(&ctx, &id, minute, gate_id, c);
+                        if tx.blocking_send(env).is_err() {
+                            break;
+                        }
+                    }
+                }
                 return CameraOutcome::Finished;
             }
             Err(e) => {
@@ -124,6 +194,60 @@ pub fn run_camera(
             tracing::warn!(camera = %id, "frame with inconsistent layout skipped");
             continue;
         };
+        let captured_at: DateTime<Utc> = frame.captured_at.into();
+        if let (Some(g), Some(det)) = (gates.as_mut(), ctx.people.as_ref()) {
+            let t = frame.pts.unwrap_or_else(|| started.elapsed()).as_secs_f64();
+            match gate_step(g, det, &ctx, view, t, captured_at.timestamp()) {
+                Ok((crossings, counts)) => {
+                    for (track_id, gate_id, dir, bbox) in crossings {
+                        match dir {
+                            Direction::In => stats.entries.fetch_add(1, Ordering::Relaxed),
+                            Direction::Out => stats.exits.fetch_add(1, Ordering::Relaxed),
+                        };
+                        tracing::info!(camera = %id, gate = %gate_id, track = track_id, direction = ?dir, "gate crossing");
+                        let env = envelope(
+                            &ctx,
+                            &id,
+                            captured_at,
+                            frame.pts,
+                            EventBody::GateCrossing(GateCrossing {
+                                gate_id,
+                                direction: match dir {
+                                    Direction::In => CrossingDirection::In,
+                                    Direction::Out => CrossingDirection::Out,
+                                },
+                                track_id,
+                                person_box: BoxPx {
+                                    x: bbox[0],
+                                    y: bbox[1],
+                                    w: bbox[2],
+                                    h: bbox[3],
+                                },
+                            }),
+                            snapshot(view, bbox, 0.05),
+                        );
+                        if tx.blocking_send(env).is_err() {
+                            return CameraOutcome::Finished;
+                        }
+                    }
+                    for (minute, gate_id, c) in counts {
+                        if tx
+                            .blocking_send(count_event(&ctx, &id, minute, gate_id, c))
+                            .is_err()
+                        {
+                            return CameraOutcome::Finished;
+                        }
+                    }
+                }
+                Err(e) => {
+                    stats.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(camera = %id, error = %e, "person detection failed on a frame");
+                }
+            }
+            stats
+                .people
+                .store(g.tracker.len() as u64, Ordering::Relaxed);
+        }
         let results = {
             let gallery = ctx.gallery.read().unwrap_or_else(|p| p.into_inner());
             match ctx.recogniser.analyse(view, &gallery) {
@@ -152,7 +276,6 @@ pub fn run_camera(
             }
             last_announced.insert(pid.clone(), now);
             stats.matches.fetch_add(1, Ordering::Relaxed);
-            let captured_at: DateTime<Utc> = frame.captured_at.into();
             let env = face_match_event(&ctx, &id, view, r, captured_at, frame.pts);
             tracing::info!(camera = %id, person = %pid, distance = best.distance, "face match");
             if tx.blocking_send(env).is_err() {
@@ -160,6 +283,92 @@ pub fn run_camera(
             }
         }
     }
+}
+
+type CrossingOut = (u64, String, Direction, [f32; 4]);
+type CountOut = (i64, String, crate::gates::MinuteCount);
+
+/// One frame of gate analytics: detect people, track, check gates and zones, close minutes.
+fn gate_step(
+    g: &mut GateAnalytics,
+    det: &models::Yolox,
+    ctx: &CameraContext,
+    view: RgbView<'_>,
+    t_secs: f64,
+    unix_secs: i64,
+) -> Result<(Vec<CrossingOut>, Vec<CountOut>), models::ModelError> {
+    use models::ObjectDetector;
+    let boxes: Vec<[f32; 4]> = det
+        .detect(view)?
+        .into_iter()
+        .filter(|d| d.label == "person" && d.score >= ctx.tracking.person_score_threshold)
+        .map(|d| d.bbox)
+        .collect();
+    let upd = g.tracker.update(t_secs, &boxes);
+    let mut crossings = Vec::new();
+    for tr in &upd.tracks {
+        // Only positions actually seen move a track across a line, never predictions.
+        if tr.detection.is_none() {
+            continue;
+        }
+        let p = crate::gates::anchor(tr.bbox, view.width, view.height);
+        let (cs, _zones) = g.monitor.observe(tr.id, p);
+        for c in cs {
+            g.counter.add(unix_secs, &c.gate_id, c.direction);
+            crossings.push((tr.id, c.gate_id, c.direction, tr.bbox));
+        }
+    }
+    for id in upd.removed {
+        g.monitor.forget(id);
+    }
+    let ids: Vec<String> = g.monitor.gates().iter().map(|l| l.id.clone()).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    g.counter.touch(unix_secs, &refs);
+    Ok((crossings, g.counter.closed_before(unix_secs)))
+}
+
+fn envelope(
+    ctx: &CameraContext,
+    camera_id: &str,
+    captured_at: DateTime<Utc>,
+    pts: Option<Duration>,
+    body: EventBody,
+    snapshot: Option<Snapshot>,
+) -> EventEnvelope {
+    EventEnvelope {
+        schema_version: SCHEMA_VERSION,
+        event_id: uuid::Uuid::now_v7(),
+        site_id: ctx.site_id.clone(),
+        edge_id: ctx.edge_id.clone(),
+        camera_id: camera_id.to_owned(),
+        captured_at,
+        stream_pts_ms: pts.map(|p| p.as_millis() as u64),
+        body,
+        snapshot,
+    }
+}
+
+fn count_event(
+    ctx: &CameraContext,
+    camera_id: &str,
+    minute: i64,
+    gate_id: String,
+    c: crate::gates::MinuteCount,
+) -> EventEnvelope {
+    let minute_start = DateTime::<Utc>::from_timestamp(minute, 0).unwrap_or_default();
+    envelope(
+        ctx,
+        camera_id,
+        Utc::now(),
+        None,
+        EventBody::GateCount(GateCount {
+            gate_id,
+            minute_start,
+            entries: c.entries,
+            exits: c.exits,
+        }),
+        None,
+    )
 }
 
 fn face_match_event(
@@ -196,15 +405,14 @@ fn face_match_event(
             detection_score: r.face.score,
             embedder_id: ctx.recogniser.models.embedder.id().to_owned(),
         }),
-        snapshot: snapshot(view, r.face.bbox),
+        snapshot: snapshot(view, r.face.bbox, 0.3),
     }
 }
 
-/// JPEG of the face with a margin, as evidence.
-fn snapshot(view: RgbView<'_>, bbox: [f32; 4]) -> Option<Snapshot> {
+/// JPEG of a box with a margin (a fraction of its size), as evidence.
+fn snapshot(view: RgbView<'_>, bbox: [f32; 4], m: f32) -> Option<Snapshot> {
     use sha2::Digest;
     let [x, y, w, h] = bbox;
-    let m = 0.3;
     let crop = models::imageops::crop(
         view,
         x - w * m,

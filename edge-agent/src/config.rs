@@ -22,6 +22,8 @@ pub struct Config {
     pub ingest: IngestConfig,
     #[serde(default)]
     pub outbox: OutboxConfig,
+    #[serde(default)]
+    pub tracking: TrackingConfig,
     /// Cameras analysed by this box.
     pub cameras: Vec<CameraConfig>,
 }
@@ -211,6 +213,79 @@ pub struct CameraConfig {
     /// For `file://` sources: read as fast as analysis allows instead of at the file's pace.
     #[serde(default)]
     pub fast_file: bool,
+    /// Directional gate lines counted on this camera (people are detected and tracked only on
+    /// cameras with gates or zones).
+    #[serde(default)]
+    pub gates: Vec<GateConfig>,
+    /// Polygon zones (occupancy, entering and leaving).
+    #[serde(default)]
+    pub zones: Vec<ZoneConfig>,
+}
+
+/// A gate line in normalised frame coordinates (0..1, origin top left, y down).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateConfig {
+    /// Gate id (`[A-Za-z0-9_-]`), unique on the camera; appears in events and counts.
+    pub id: String,
+    /// Start and end of the line.
+    pub a: [f32; 2],
+    pub b: [f32; 2],
+    /// Which crossing is an entry: `left_to_right` means walking from the left of the a->b
+    /// direction to its right (as seen in the image) is "in".
+    pub in_direction: InDirection,
+    /// Half-width of the dead band around the line (normalised): someone standing on the line
+    /// is not counted until they are this far past it.
+    #[serde(default = "default_gate_margin")]
+    pub margin: f32,
+}
+
+fn default_gate_margin() -> f32 {
+    0.03
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InDirection {
+    LeftToRight,
+    RightToLeft,
+}
+
+/// A polygon zone in normalised frame coordinates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZoneConfig {
+    pub id: String,
+    /// At least three vertices.
+    pub polygon: Vec<[f32; 2]>,
+}
+
+/// Person detection and tracking (cameras with gates or zones).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingConfig {
+    /// Person detector manifest id.
+    pub person_detector: String,
+    /// Person detections below this score are ignored.
+    pub person_score_threshold: f32,
+    /// A detection joins a track when their boxes overlap at least this much (IoU).
+    pub iou_min: f32,
+    /// Consecutive detections before a track counts.
+    pub min_hits: u32,
+    /// How long a track survives without detections (occlusion) before it ends.
+    pub max_coast_ms: u64,
+}
+
+impl Default for TrackingConfig {
+    fn default() -> Self {
+        Self {
+            person_detector: "yolox_nano_coco80".into(),
+            person_score_threshold: 0.4,
+            iou_min: 0.2,
+            min_hits: 2,
+            max_coast_ms: 1500,
+        }
+    }
 }
 
 /// A secret from the config: printed as `***` in debug output and logs.
@@ -377,6 +452,48 @@ impl Config {
         if self.cameras.is_empty() {
             p.push("no [[cameras]] configured".into());
         }
+        let t = &self.tracking;
+        if self
+            .cameras
+            .iter()
+            .any(|c| !c.gates.is_empty() || !c.zones.is_empty())
+        {
+            let f = self
+                .models
+                .manifests_dir
+                .join(format!("{}.toml", t.person_detector));
+            if !f.is_file() {
+                p.push(format!(
+                    "tracking.person_detector {:?}: no manifest at {}",
+                    t.person_detector,
+                    f.display()
+                ));
+            }
+        }
+        if !(0.05..=0.95).contains(&t.person_score_threshold) {
+            p.push(format!(
+                "tracking.person_score_threshold must be 0.05-0.95, got {}",
+                t.person_score_threshold
+            ));
+        }
+        if !(0.01..=0.9).contains(&t.iou_min) {
+            p.push(format!(
+                "tracking.iou_min must be 0.01-0.9, got {}",
+                t.iou_min
+            ));
+        }
+        if t.min_hits == 0 || t.min_hits > 30 {
+            p.push(format!(
+                "tracking.min_hits must be 1-30, got {}",
+                t.min_hits
+            ));
+        }
+        if t.max_coast_ms > 60_000 {
+            p.push(format!(
+                "tracking.max_coast_ms must be at most 60000, got {}",
+                t.max_coast_ms
+            ));
+        }
         let mut seen = std::collections::HashSet::new();
         for (i, c) in self.cameras.iter().enumerate() {
             let name = format!("cameras[{i}] ({})", c.id);
@@ -412,6 +529,49 @@ impl Config {
                     "{name}: uri {} must start with rtsp://, file://, http(s):// or testsrc://",
                     pipeline::redact_uri(&c.uri)
                 )),
+            }
+            let in_unit = |v: &[f32; 2]| v.iter().all(|x| (0.0..=1.0).contains(x));
+            let mut ids = std::collections::HashSet::new();
+            for (gi, g) in c.gates.iter().enumerate() {
+                let gname = format!("{name}: gates[{gi}] ({})", g.id);
+                if let Err(e) = wire::validate_id("id", &g.id) {
+                    p.push(format!("{gname}: {e}"));
+                }
+                if !ids.insert(g.id.clone()) {
+                    p.push(format!("{gname}: duplicate gate/zone id"));
+                }
+                if !in_unit(&g.a) || !in_unit(&g.b) {
+                    p.push(format!(
+                        "{gname}: a and b are normalised coordinates and must be within 0..1, got {:?} and {:?}",
+                        g.a, g.b
+                    ));
+                }
+                if (g.a[0] - g.b[0]).hypot(g.a[1] - g.b[1]) < 0.02 {
+                    p.push(format!("{gname}: a and b are (almost) the same point"));
+                }
+                if !(0.0..=0.2).contains(&g.margin) {
+                    p.push(format!("{gname}: margin must be 0-0.2, got {}", g.margin));
+                }
+            }
+            for (zi, z) in c.zones.iter().enumerate() {
+                let zname = format!("{name}: zones[{zi}] ({})", z.id);
+                if let Err(e) = wire::validate_id("id", &z.id) {
+                    p.push(format!("{zname}: {e}"));
+                }
+                if !ids.insert(z.id.clone()) {
+                    p.push(format!("{zname}: duplicate gate/zone id"));
+                }
+                if z.polygon.len() < 3 {
+                    p.push(format!(
+                        "{zname}: polygon needs at least 3 vertices, got {}",
+                        z.polygon.len()
+                    ));
+                }
+                if !z.polygon.iter().all(in_unit) {
+                    p.push(format!(
+                        "{zname}: polygon vertices are normalised and must be within 0..1"
+                    ));
+                }
             }
             if (c.loop_file || c.fast_file) && !c.uri.starts_with("file://") {
                 p.push(format!(

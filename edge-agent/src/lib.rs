@@ -41,6 +41,16 @@ pub fn load_models(cfg: &config::Config) -> Result<Arc<models::FaceModels>, mode
     Ok(Arc::new(m))
 }
 
+/// Loads the person detector named in `[tracking]` (cameras with gates or zones).
+pub fn load_person_detector(cfg: &config::Config) -> Result<models::Yolox, models::ModelError> {
+    let opts = models::RuntimeOptions {
+        ort_dylib_path: cfg.models.ort_dylib_path.clone(),
+        intra_threads: cfg.models.intra_threads,
+    };
+    let m = models::load_manifest(&cfg.models.manifests_dir, &cfg.tracking.person_detector)?;
+    models::Yolox::load(m, &cfg.models.dir, &opts)
+}
+
 /// The recogniser for this config: models plus the operating threshold (manifest unless
 /// overridden).
 pub fn recogniser(cfg: &config::Config, models: Arc<models::FaceModels>) -> recognise::Recogniser {

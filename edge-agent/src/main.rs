@@ -209,6 +209,17 @@ async fn run_async(
     rec: edge_agent::recognise::Recogniser,
     gallery: Gallery,
 ) -> Result<ExitCode> {
+    let people = if cfg
+        .cameras
+        .iter()
+        .any(|c| !c.gates.is_empty() || !c.zones.is_empty())
+    {
+        Some(Arc::new(
+            edge_agent::load_person_detector(&cfg).context("loading the person detector")?,
+        ))
+    } else {
+        None
+    };
     let publisher = Arc::new(Publisher::connect(&cfg).await?);
     let stop = Arc::new(AtomicBool::new(false));
     let ctx = Arc::new(CameraContext {
@@ -218,6 +229,8 @@ async fn run_async(
         gallery: Arc::new(RwLock::new(gallery)),
         repeat_after: Duration::from_secs(cfg.recognition.repeat_after_secs),
         stop: stop.clone(),
+        people,
+        tracking: cfg.tracking.clone(),
     });
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let pub_task = {
@@ -235,12 +248,13 @@ async fn run_async(
         let stats = Arc::new(CameraStats::default());
         let id = cam.id.clone();
         let supervised = camera::open_camera(&cam, &cfg.ingest);
+        let gates = camera::GateAnalytics::for_camera(&cam, &cfg.tracking);
         monitors.push(supervised.monitor());
         let handle = std::thread::Builder::new()
             .name(format!("cam-{id}"))
             .spawn({
                 let stats = stats.clone();
-                move || camera::run_camera(supervised, ctx, stats, tx)
+                move || camera::run_camera(supervised, ctx, stats, tx, gates)
             })
             .with_context(|| format!("starting the thread of camera {id}"))?;
         workers.push((id, stats, handle));
@@ -304,6 +318,8 @@ async fn run_async(
             frames = stats.frames.load(Ordering::Relaxed),
             faces = stats.faces.load(Ordering::Relaxed),
             matches = stats.matches.load(Ordering::Relaxed),
+            entries = stats.entries.load(Ordering::Relaxed),
+            exits = stats.exits.load(Ordering::Relaxed),
             "camera finished"
         );
     }

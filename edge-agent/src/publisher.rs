@@ -58,7 +58,8 @@ pub struct PublishStats {
 pub fn priority_of(env: &EventEnvelope) -> Priority {
     match &env.body {
         EventBody::FaceMatch(m) if m.identity.list == "watch" => Priority::Alert,
-        EventBody::FaceMatch(_) => Priority::Event,
+        EventBody::FaceMatch(_) | EventBody::GateCrossing(_) => Priority::Event,
+        EventBody::GateCount(_) => Priority::Count,
     }
 }
 

@@ -165,6 +165,20 @@ impl Store {
                 Some(m.distance as f64),
                 serde_json::to_string(m).unwrap_or_default(),
             ),
+            EventBody::GateCrossing(c) => (
+                None,
+                None,
+                None,
+                None,
+                serde_json::to_string(c).unwrap_or_default(),
+            ),
+            EventBody::GateCount(c) => (
+                None,
+                None,
+                None,
+                None,
+                serde_json::to_string(c).unwrap_or_default(),
+            ),
         };
         let res = sqlx::query(
             "INSERT OR IGNORE INTO events (event_id, schema_version, site_id, edge_id, camera_id, kind, \

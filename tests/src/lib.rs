@@ -8,6 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
+
+pub mod gate_scene;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
@@ -102,6 +104,31 @@ pub fn make_slideshow(
     height: u32,
     fps: u32,
 ) -> Result<()> {
+    let mut frames = Vec::new();
+    for s in slides {
+        let img = image::open(&s.photo)
+            .with_context(|| format!("{}", s.photo.display()))?
+            .to_rgb8();
+        frames.push((
+            letterbox(&img, width, height),
+            (s.secs * fps as f64).round() as u64,
+        ));
+    }
+    let mut schedule = frames
+        .iter()
+        .flat_map(|(f, n)| std::iter::repeat_n(f, *n as usize));
+    encode_video(out, width, height, fps, |_| schedule.next().cloned())
+}
+
+/// Encodes frames from `next` (frame number -> image, `None` at the end) as an H.264 MP4 with
+/// GStreamer (appsrc ! x264enc ! mp4mux).
+pub fn encode_video(
+    out: &Path,
+    width: u32,
+    height: u32,
+    fps: u32,
+    mut next: impl FnMut(u64) -> Option<image::RgbImage>,
+) -> Result<()> {
     gst::init()?;
     let desc = format!(
         "appsrc name=src format=time is-live=false caps=video/x-raw,format=RGB,width={width},height={height},framerate={fps}/1 \
@@ -119,28 +146,28 @@ pub fn make_slideshow(
     pipeline.set_state(gst::State::Playing)?;
     let frame_ns = 1_000_000_000u64 / fps as u64;
     let mut n = 0u64;
-    for s in slides {
-        let img = image::open(&s.photo)
-            .with_context(|| format!("{}", s.photo.display()))?
-            .to_rgb8();
-        let frame = letterbox(&img, width, height);
-        let frames = (s.secs * fps as f64).round() as u64;
-        for _ in 0..frames {
-            let mut buf = gst::Buffer::from_slice(frame.as_raw().clone());
-            {
-                let b = buf.get_mut().ok_or_else(|| anyhow!("buffer"))?;
-                b.set_pts(gst::ClockTime::from_nseconds(n * frame_ns));
-                b.set_duration(gst::ClockTime::from_nseconds(frame_ns));
-            }
-            src.push_buffer(buf).map_err(|e| anyhow!("push: {e:?}"))?;
-            n += 1;
+    while let Some(frame) = next(n) {
+        if frame.width() != width || frame.height() != height {
+            bail!(
+                "frame {n} is {}x{}, expected {width}x{height}",
+                frame.width(),
+                frame.height()
+            );
         }
+        let mut buf = gst::Buffer::from_slice(frame.into_raw());
+        {
+            let b = buf.get_mut().ok_or_else(|| anyhow!("buffer"))?;
+            b.set_pts(gst::ClockTime::from_nseconds(n * frame_ns));
+            b.set_duration(gst::ClockTime::from_nseconds(frame_ns));
+        }
+        src.push_buffer(buf).map_err(|e| anyhow!("push: {e:?}"))?;
+        n += 1;
     }
     src.end_of_stream().map_err(|e| anyhow!("eos: {e:?}"))?;
     let bus = pipeline.bus().ok_or_else(|| anyhow!("bus"))?;
     let msg = bus
         .timed_pop_filtered(
-            gst::ClockTime::from_seconds(60),
+            gst::ClockTime::from_seconds(120),
             &[gst::MessageType::Eos, gst::MessageType::Error],
         )
         .ok_or_else(|| anyhow!("encoding timed out"))?;

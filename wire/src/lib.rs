@@ -143,6 +143,10 @@ pub struct EventEnvelope {
 pub enum EventBody {
     /// An enrolled person was recognised.
     FaceMatch(FaceMatch),
+    /// A tracked person crossed a gate line.
+    GateCrossing(GateCrossing),
+    /// In/out counts of one gate over one minute.
+    GateCount(GateCount),
 }
 
 impl EventBody {
@@ -150,8 +154,43 @@ impl EventBody {
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::FaceMatch(_) => "face_match",
+            EventBody::GateCrossing(_) => "gate_crossing",
+            EventBody::GateCount(_) => "gate_count",
         }
     }
+}
+
+/// Which way a gate line was crossed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CrossingDirection {
+    In,
+    Out,
+}
+
+/// Payload of a `gate_crossing` event: one per track and crossing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateCrossing {
+    /// Gate line id from the camera's config.
+    pub gate_id: String,
+    pub direction: CrossingDirection,
+    /// Tracker id of the person (unique per camera and agent run).
+    pub track_id: u64,
+    /// Person box in frame pixels at the crossing.
+    pub person_box: BoxPx,
+}
+
+/// Payload of a `gate_count` event: in/out counts of one gate over one minute (published for
+/// quiet minutes too, as zeros, while the camera runs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateCount {
+    pub gate_id: String,
+    /// Start of the minute (UTC, whole minute).
+    pub minute_start: DateTime<Utc>,
+    pub entries: u32,
+    pub exits: u32,
 }
 
 /// Payload of a `face_match` event.
@@ -281,6 +320,16 @@ impl EventEnvelope {
                     return Err(WireError::Invalid {
                         field: "payload.identity.person_id",
                         reason: "empty".into(),
+                    });
+                }
+            }
+            EventBody::GateCrossing(c) => validate_id("payload.gate_id", &c.gate_id)?,
+            EventBody::GateCount(c) => {
+                validate_id("payload.gate_id", &c.gate_id)?;
+                if c.minute_start.timestamp() % 60 != 0 {
+                    return Err(WireError::Invalid {
+                        field: "payload.minute_start",
+                        reason: format!("{} is not the start of a minute", c.minute_start),
                     });
                 }
             }
