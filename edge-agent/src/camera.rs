@@ -88,6 +88,12 @@ impl GateAnalytics {
 #[derive(Debug, Default)]
 pub struct CameraStats {
     pub frames: AtomicU64,
+    /// Analysed frames per second (exponential moving average), in thousandths.
+    pub fps_milli: AtomicU64,
+    /// Time spent in inference (people + faces), microseconds, and frames it covers.
+    pub inference_us: AtomicU64,
+    /// Time of the latest frame's inference, microseconds.
+    pub last_inference_us: AtomicU64,
     pub people: AtomicU64,
     pub entries: AtomicU64,
     pub exits: AtomicU64,
@@ -157,6 +163,7 @@ pub fn run_camera(
 ) -> CameraOutcome {
     let mut last_announced: HashMap<String, Duration> = HashMap::new();
     let started = Instant::now();
+    let mut last_frame_at: Option<Instant> = None;
     let id = camera.camera_id().to_owned();
     loop {
         if ctx.stop.load(Ordering::SeqCst) {
@@ -188,6 +195,20 @@ pub fn run_camera(
             }
         };
         stats.frames.fetch_add(1, Ordering::Relaxed);
+        let now_wall = Instant::now();
+        if let Some(prev) = last_frame_at.replace(now_wall) {
+            let dt = now_wall.duration_since(prev).as_secs_f64().max(1e-3);
+            let old = stats.fps_milli.load(Ordering::Relaxed) as f64 / 1000.0;
+            let fps = if old == 0.0 {
+                1.0 / dt
+            } else {
+                0.8 * old + 0.2 / dt
+            };
+            stats
+                .fps_milli
+                .store((fps * 1000.0) as u64, Ordering::Relaxed);
+        }
+        let infer_start = Instant::now();
         let Some(view) =
             RgbView::with_stride(frame.width, frame.height, frame.stride, frame.data())
         else {
@@ -259,6 +280,9 @@ pub fn run_camera(
                 }
             }
         };
+        let us = infer_start.elapsed().as_micros() as u64;
+        stats.inference_us.fetch_add(us, Ordering::Relaxed);
+        stats.last_inference_us.store(us, Ordering::Relaxed);
         stats
             .faces
             .fetch_add(results.len() as u64, Ordering::Relaxed);

@@ -24,6 +24,8 @@ pub struct Config {
     pub outbox: OutboxConfig,
     #[serde(default)]
     pub tracking: TrackingConfig,
+    #[serde(default)]
+    pub metrics: MetricsConfig,
     /// Cameras analysed by this box.
     pub cameras: Vec<CameraConfig>,
 }
@@ -260,6 +262,15 @@ pub struct ZoneConfig {
     pub polygon: Vec<[f32; 2]>,
 }
 
+/// Prometheus metrics over HTTP.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// `host:port` serving `GET /metrics`; empty turns the endpoint off.
+    #[serde(default)]
+    pub listen: String,
+}
+
 /// Person detection and tracking (cameras with gates or zones).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -451,6 +462,14 @@ impl Config {
         }
         if self.cameras.is_empty() {
             p.push("no [[cameras]] configured".into());
+        }
+        if !self.metrics.listen.is_empty()
+            && self.metrics.listen.parse::<std::net::SocketAddr>().is_err()
+        {
+            p.push(format!(
+                "metrics.listen {:?} is not host:port (e.g. 127.0.0.1:9108)",
+                self.metrics.listen
+            ));
         }
         let t = &self.tracking;
         if self

@@ -260,6 +260,25 @@ async fn run_async(
         workers.push((id, stats, handle));
     }
     drop(tx);
+    let metrics_task = if cfg.metrics.listen.is_empty() {
+        None
+    } else {
+        let addr: std::net::SocketAddr = cfg.metrics.listen.parse().context("metrics.listen")?;
+        let sources = edge_agent::metrics::MetricsSources {
+            cameras: workers
+                .iter()
+                .zip(&monitors)
+                .map(|((id, stats, _), m)| (id.clone(), m.clone(), stats.clone()))
+                .collect(),
+            publish: publisher.stats.clone(),
+            outbox: publisher.outbox.clone(),
+        };
+        Some(
+            edge_agent::metrics::serve(addr, sources)
+                .await
+                .with_context(|| format!("serving metrics on {addr}"))?,
+        )
+    };
     {
         let stop = stop.clone();
         let monitors = monitors.clone();
@@ -324,6 +343,9 @@ async fn run_async(
         );
     }
     status_task.abort();
+    if let Some(t) = metrics_task {
+        t.abort();
+    }
     let _ = pub_task.await;
     let left = publisher
         .drain(Duration::from_secs(cfg.outbox.flush_timeout_secs))

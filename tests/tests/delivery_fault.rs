@@ -56,10 +56,12 @@ fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run(
     )
     .expect("config");
     let outbox = dir.path().join("outbox");
+    let metrics_port = free_port();
     let text = std::fs::read_to_string(&cfg).expect("config text");
     let text = text.replace("fast_file = true", "fast_file = false")
         + &format!(
-            "[outbox]\ndir = \"{}\"\nmax_bytes = 67108864\nin_flight_window = 16\nresend_after_secs = 2\nflush_timeout_secs = 30\n",
+            "[outbox]\ndir = \"{}\"\nmax_bytes = 67108864\nin_flight_window = 16\nresend_after_secs = 2\nflush_timeout_secs = 30\n\
+             [metrics]\nlisten = \"127.0.0.1:{metrics_port}\"\n",
             outbox.display()
         );
     std::fs::write(&cfg, text).expect("write config");
@@ -108,8 +110,34 @@ fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run(
     let before_outage = bridge.get("/api/events?limit=1000").expect("events")["count"]
         .as_u64()
         .unwrap_or(0);
+    let metrics = |name: &str| -> Option<f64> {
+        let body = ureq::get(&format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .call()
+            .ok()?
+            .body_mut()
+            .read_to_string()
+            .ok()?;
+        body.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+    };
+    assert!(
+        metrics("gatewatch_camera_analysed_fps{camera=\"gate-1\"}").is_some_and(|v| v > 0.0),
+        "the metrics page reports the camera's fps"
+    );
     drop(broker);
-    std::thread::sleep(Duration::from_secs(5));
+    // While the broker is down, events pile up in the outbox (seen in the metrics).
+    let cut = Instant::now();
+    let mut max_depth = 0.0f64;
+    while cut.elapsed() < Duration::from_secs(5) {
+        max_depth = max_depth.max(metrics("gatewatch_outbox_depth").unwrap_or(0.0));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        max_depth >= 1.0,
+        "events made during the outage wait in the outbox (depth seen: {max_depth})"
+    );
     broker = start_mosquitto(dir.path(), port).expect("mosquitto again");
     let (code, out, err) = agent.join().expect("agent thread").expect("agent run");
     assert_eq!(code, 0, "edge-agent run failed:\n{out}\n{err}");
