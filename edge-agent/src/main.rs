@@ -290,16 +290,25 @@ async fn run_async(
             }
         });
     }
-    // Camera health in the log once a minute: state and counters of every camera.
+    // Camera health once a minute (and a few seconds after start): in the log, and as a
+    // retained status per camera at gw/v1/{site}/{edge}/cameras/{camera}/status.
     let status_task = {
         let monitors = monitors.clone();
+        let publisher = publisher.clone();
+        let (site, edge) = (cfg.site_id.clone(), cfg.edge_id.clone());
         tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
             let mut tick = tokio::time::interval(Duration::from_secs(60));
-            tick.tick().await;
             loop {
                 tick.tick().await;
                 for m in &monitors {
                     let s = m.status();
+                    publisher
+                        .publish_retained(
+                            wire::topics::camera_status(&site, &edge, &s.camera_id),
+                            camera_status_payload(&s),
+                        )
+                        .await;
                     tracing::info!(
                         camera = %s.camera_id,
                         state = ?s.state,
@@ -343,6 +352,17 @@ async fn run_async(
         );
     }
     status_task.abort();
+    let _ = status_task.await; // releases its handle on the publisher
+    for m in &monitors {
+        let mut s = m.status();
+        s.state = pipeline::CameraState::Stopped;
+        publisher
+            .publish_retained(
+                wire::topics::camera_status(&cfg.site_id, &cfg.edge_id, &s.camera_id),
+                camera_status_payload(&s),
+            )
+            .await;
+    }
     if let Some(t) = metrics_task {
         t.abort();
     }
@@ -377,6 +397,23 @@ async fn run_async(
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn camera_status_payload(s: &pipeline::CameraStatus) -> Vec<u8> {
+    serde_json::json!({
+        "schema_version": wire::SCHEMA_VERSION,
+        "camera_id": s.camera_id,
+        "state": format!("{:?}", s.state).to_lowercase(),
+        "frames_decoded": s.frames_decoded,
+        "frames_dropped": s.frames_dropped,
+        "reconnects": s.reconnects,
+        "codec": s.stream.codec,
+        "decoder": s.stream.decoder,
+        "last_error": s.last_error,
+        "at": chrono::Utc::now(),
+    })
+    .to_string()
+    .into_bytes()
 }
 
 fn probe(

@@ -235,6 +235,17 @@ impl Publisher {
         }
     }
 
+    /// Publishes a retained status message (QoS 1); a failure is logged, never fatal.
+    pub async fn publish_retained(&self, topic: String, payload: Vec<u8>) {
+        if let Err(e) = self
+            .client
+            .publish(topic, QoS::AtLeastOnce, true, payload)
+            .await
+        {
+            tracing::warn!(error = %e, "retained status not published");
+        }
+    }
+
     /// Events still waiting for the IOC's acknowledgement.
     pub fn pending(&self) -> usize {
         lock(&self.outbox).state.len()

@@ -122,10 +122,15 @@ fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run(
             .and_then(|l| l.rsplit(' ').next())
             .and_then(|v| v.parse().ok())
     };
-    assert!(
-        metrics("gatewatch_camera_analysed_fps{camera=\"gate-1\"}").is_some_and(|v| v > 0.0),
-        "the metrics page reports the camera's fps"
-    );
+    let fps_seen = (0..25).any(|_| {
+        let ok =
+            metrics("gatewatch_camera_analysed_fps{camera=\"gate-1\"}").is_some_and(|v| v > 0.0);
+        if !ok {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        ok
+    });
+    assert!(fps_seen, "the metrics page reports the camera's fps");
     drop(broker);
     // While the broker is down, events pile up in the outbox (seen in the metrics).
     let cut = Instant::now();
@@ -181,7 +186,42 @@ fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run(
         .map(|e| e.file_name())
         .collect();
     assert!(remaining.is_empty(), "outbox must be empty: {remaining:?}");
+    // The retained per-camera status says the camera stopped, and the edge says offline.
+    let retained = retained_messages(port, "gw/v1/test-site/edge-1/#");
+    let cam = retained
+        .iter()
+        .find(|(t, _)| t == "gw/v1/test-site/edge-1/cameras/gate-1/status")
+        .unwrap_or_else(|| panic!("no retained camera status: {retained:?}"));
+    let v: serde_json::Value = serde_json::from_slice(&cam.1).expect("json");
+    assert_eq!(v["state"], "stopped", "{v}");
+    let edge = retained
+        .iter()
+        .find(|(t, _)| t == "gw/v1/test-site/edge-1/status")
+        .unwrap_or_else(|| panic!("no retained edge status: {retained:?}"));
+    let v: serde_json::Value = serde_json::from_slice(&edge.1).expect("json");
+    assert_eq!(v["state"], "offline", "{v}");
     drop(broker);
+}
+
+/// Retained messages under `filter` (collected for a second after subscribing).
+fn retained_messages(port: u16, filter: &str) -> Vec<(String, Vec<u8>)> {
+    let opts = rumqttc::MqttOptions::new("retained-reader", "127.0.0.1", port);
+    let (client, mut conn) = rumqttc::Client::new(opts, 16);
+    client
+        .subscribe(filter, rumqttc::QoS::AtLeastOnce)
+        .expect("subscribe");
+    let mut out = Vec::new();
+    let end = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < end {
+        match conn.recv_timeout(Duration::from_millis(200)) {
+            Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p)))) if p.retain => {
+                out.push((p.topic.clone(), p.payload.to_vec()));
+            }
+            Ok(Err(e)) => panic!("reading retained messages: {e}"),
+            _ => {}
+        }
+    }
+    out
 }
 
 fn strip_ansi(s: &str) -> String {

@@ -41,6 +41,13 @@ pub mod topics {
         format!("{TOPIC_ROOT}/{site}/{edge}/acks")
     }
 
+    /// Retained status of one camera (state, counters, last error), refreshed every minute:
+    /// `gw/v1/{site}/{edge}/cameras/{camera}/status`. When the edge is offline (its last
+    /// will), its cameras' statuses are stale.
+    pub fn camera_status(site: &str, edge: &str, camera: &str) -> String {
+        format!("{TOPIC_ROOT}/{site}/{edge}/cameras/{camera}/status")
+    }
+
     /// Retained online/offline status of an edge (also its MQTT last will):
     /// `gw/v1/{site}/{edge}/status`.
     pub fn edge_status(site: &str, edge: &str) -> String {
