@@ -21,6 +21,7 @@ use wire::{
 use crate::config::{CameraConfig, InDirection, IngestConfig, RtspTransportConfig, TrackingConfig};
 use crate::gallery::Gallery;
 use crate::gates::{Direction, GateLine, GateMonitor, MinuteCounter, Zone};
+use crate::identity::{IdentityParams, TrackIdentity, Verdict};
 use crate::recognise::{FaceResult, Recogniser};
 use crate::tracker::{Tracker, TrackerParams};
 
@@ -36,6 +37,8 @@ pub struct CameraContext {
     /// Person detector, loaded when some camera has gates or zones.
     pub people: Option<Arc<models::Yolox>>,
     pub tracking: TrackingConfig,
+    /// How tracked people get their identity.
+    pub identity: IdentityParams,
 }
 
 /// Per-camera gate analytics: tracker, gate lines and zones, per-minute counts.
@@ -44,6 +47,19 @@ pub struct GateAnalytics {
     pub tracker: Tracker,
     pub monitor: GateMonitor,
     pub counter: MinuteCounter,
+    /// Tracks seen in the latest frame: (id, box, detected this frame).
+    pub current: Vec<(u64, [f32; 4], bool)>,
+    /// Tracks that ended in the latest frame.
+    pub ended: Vec<u64>,
+    pub identities: HashMap<u64, (TrackIdentity, Option<BestShot>)>,
+}
+
+/// The best embedded face shot of a track: its evidence.
+#[derive(Debug, Clone)]
+pub struct BestShot {
+    pub quality: f32,
+    pub face: models::Face,
+    pub snapshot: Option<Snapshot>,
 }
 
 impl GateAnalytics {
@@ -80,6 +96,9 @@ impl GateAnalytics {
             }),
             monitor: GateMonitor::new(gates, zones),
             counter: MinuteCounter::default(),
+            current: Vec::new(),
+            ended: Vec::new(),
+            identities: HashMap::new(),
         })
     }
 }
@@ -269,6 +288,26 @@ pub fn run_camera(
                 .people
                 .store(g.tracker.len() as u64, Ordering::Relaxed);
         }
+        if let Some(g) = gates.as_mut() {
+            let verdicts = match track_identities(g, &ctx, view) {
+                Ok(v) => v,
+                Err(e) => {
+                    stats.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(camera = %id, error = %e, "face inference failed on a frame");
+                    Vec::new()
+                }
+            };
+            let us = infer_start.elapsed().as_micros() as u64;
+            stats.inference_us.fetch_add(us, Ordering::Relaxed);
+            stats.last_inference_us.store(us, Ordering::Relaxed);
+            for (track_id, verdict, shot) in verdicts {
+                let env = verdict_event(&ctx, &id, track_id, verdict, shot, captured_at, frame.pts);
+                if tx.blocking_send(env).is_err() {
+                    return CameraOutcome::Finished;
+                }
+            }
+            continue;
+        }
         let results = {
             let gallery = ctx.gallery.read().unwrap_or_else(|p| p.into_inner());
             match ctx.recogniser.analyse(view, &gallery) {
@@ -309,6 +348,175 @@ pub fn run_camera(
     }
 }
 
+type VerdictOut = (u64, Verdict, Option<BestShot>);
+
+/// Identity per track: faces are given to the person track they sit in (face centre in the
+/// upper 60% of the box); only shots clearly better than the track's best so far are embedded
+/// (at most `max_attempts` per track), each a vote; verdicts come out once per track, and
+/// tracks that end are decided with what they have.
+fn track_identities(
+    g: &mut GateAnalytics,
+    ctx: &CameraContext,
+    view: RgbView<'_>,
+) -> Result<Vec<VerdictOut>, models::ModelError> {
+    use models::{Embedder, FaceDetector};
+    let rec = &ctx.recogniser;
+    let p = ctx.identity;
+    let mut out = Vec::new();
+    for id in std::mem::take(&mut g.ended) {
+        if let Some((mut ti, shot)) = g.identities.remove(&id)
+            && let Some(v) = ti.finish(&p)
+        {
+            out.push((id, v, shot));
+        }
+    }
+    let seen: Vec<(u64, [f32; 4])> = g
+        .current
+        .iter()
+        .filter(|(_, _, detected)| *detected)
+        .map(|(id, b, _)| (*id, *b))
+        .collect();
+    if seen.is_empty() {
+        return Ok(out);
+    }
+    let faces = rec.models.detector.detect(view)?;
+    let mut wanted = Vec::new();
+    for f in faces {
+        if f.min_side() < rec.min_face_px as f32 {
+            continue;
+        }
+        let (cx, cy) = (f.bbox[0] + f.bbox[2] / 2.0, f.bbox[1] + f.bbox[3] / 2.0);
+        let owner = seen
+            .iter()
+            .filter(|(_, b)| {
+                cx >= b[0] && cx <= b[0] + b[2] && cy >= b[1] && cy <= b[1] + 0.6 * b[3]
+            })
+            .min_by(|a, b| (a.1[2] * a.1[3]).total_cmp(&(b.1[2] * b.1[3])))
+            .map(|(id, _)| *id);
+        let Some(track) = owner else { continue };
+        let entry = g.identities.entry(track).or_default();
+        if entry.0.is_decided() {
+            continue;
+        }
+        let Some(crop) = rec.models.embedder.align(view, &f) else {
+            continue;
+        };
+        let grey: Vec<f32> = crop
+            .pixels()
+            .map(|px| 0.299 * px[0] as f32 + 0.587 * px[1] as f32 + 0.114 * px[2] as f32)
+            .collect();
+        let sharp = crate::identity::laplacian_variance(
+            &grey,
+            crop.width() as usize,
+            crop.height() as usize,
+        );
+        let q = crate::identity::shot_quality(
+            f.min_side(),
+            crate::identity::frontalness(&f.landmarks),
+            sharp,
+        );
+        if entry.0.wants_shot(&p, q) {
+            wanted.push((track, q, f, crop));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(out);
+    }
+    let crops: Vec<_> = wanted.iter().map(|w| w.3.clone()).collect();
+    let embeddings = rec.models.embedder.embed(&crops)?;
+    let gallery = ctx.gallery.read().unwrap_or_else(|p| p.into_inner());
+    for ((track, q, face, _), emb) in wanted.into_iter().zip(embeddings) {
+        let best = gallery.best(&emb).map(|m| (m.person, m.distance));
+        let entry = g.identities.entry(track).or_default();
+        if entry.1.as_ref().is_none_or(|b| q > b.quality) {
+            entry.1 = Some(BestShot {
+                quality: q,
+                snapshot: snapshot(view, face.bbox, 0.3),
+                face,
+            });
+        }
+        if let Some(v) = entry.0.add(&p, q, best) {
+            out.push((track, v, entry.1.clone()));
+        }
+    }
+    Ok(out)
+}
+
+fn verdict_event(
+    ctx: &CameraContext,
+    camera_id: &str,
+    track_id: u64,
+    verdict: Verdict,
+    shot: Option<BestShot>,
+    captured_at: DateTime<Utc>,
+    pts: Option<Duration>,
+) -> EventEnvelope {
+    let rec = &ctx.recogniser;
+    let (face_box, score) = shot
+        .as_ref()
+        .map(|s| {
+            let [x, y, w, h] = s.face.bbox;
+            (BoxPx { x, y, w, h }, s.face.score)
+        })
+        .unwrap_or((
+            BoxPx {
+                x: 0.0,
+                y: 0.0,
+                w: 0.0,
+                h: 0.0,
+            },
+            0.0,
+        ));
+    let snap = shot.and_then(|s| s.snapshot);
+    let matched = |person: crate::gallery::Person, distance: f32, votes: u32| FaceMatch {
+        identity: Identity {
+            person_id: person.person_id,
+            name: person.name,
+            list: person.list,
+        },
+        distance,
+        threshold: rec.threshold,
+        face_box,
+        detection_score: score,
+        embedder_id: rec.models.embedder.id().to_owned(),
+        track_id: Some(track_id),
+        votes: Some(votes),
+    };
+    let body = match verdict {
+        Verdict::Recognised {
+            person,
+            distance,
+            votes,
+        } => {
+            tracing::info!(camera = %camera_id, track = track_id, person = %person.person_id, distance, votes, "person recognised");
+            EventBody::FaceMatch(matched(person, distance, votes))
+        }
+        Verdict::WatchListHit {
+            person,
+            distance,
+            votes,
+        } => {
+            tracing::warn!(camera = %camera_id, track = track_id, person = %person.person_id, distance, votes, "WATCH-LIST HIT");
+            EventBody::WatchlistHit(matched(person, distance, votes))
+        }
+        Verdict::Unknown {
+            best_distance,
+            votes,
+        } => {
+            tracing::info!(camera = %camera_id, track = track_id, votes, "unknown person");
+            EventBody::UnknownPerson(wire::UnknownPerson {
+                track_id,
+                best_distance: best_distance.is_finite().then_some(best_distance),
+                unknown_threshold: ctx.identity.unknown_threshold,
+                votes,
+                face_box,
+                embedder_id: rec.models.embedder.id().to_owned(),
+            })
+        }
+    };
+    envelope(ctx, camera_id, captured_at, pts, body, snap)
+}
+
 type CrossingOut = (u64, String, Direction, [f32; 4]);
 type CountOut = (i64, String, crate::gates::MinuteCount);
 
@@ -329,6 +537,12 @@ fn gate_step(
         .map(|d| d.bbox)
         .collect();
     let upd = g.tracker.update(t_secs, &boxes);
+    g.current = upd
+        .tracks
+        .iter()
+        .map(|t| (t.id, t.bbox, t.detection.is_some()))
+        .collect();
+    g.ended = upd.removed.clone();
     let mut crossings = Vec::new();
     for tr in &upd.tracks {
         // Only positions actually seen move a track across a line, never predictions.
@@ -428,6 +642,8 @@ fn face_match_event(
             face_box: BoxPx { x, y, w, h },
             detection_score: r.face.score,
             embedder_id: ctx.recogniser.models.embedder.id().to_owned(),
+            track_id: None,
+            votes: None,
         }),
         snapshot: snapshot(view, r.face.bbox, 0.3),
     }

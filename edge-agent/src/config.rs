@@ -93,6 +93,26 @@ pub struct RecognitionConfig {
     /// Override of the detector manifest's score threshold.
     #[serde(default)]
     pub detector_score_threshold: Option<f32>,
+    /// Tracked people: a face farther than this from everyone in the gallery votes "unknown"
+    /// (between the match threshold and this, a shot abstains).
+    #[serde(default = "default_unknown_threshold")]
+    pub unknown_threshold: f32,
+    /// Tracked people: agreeing face shots needed to name someone (or call them unknown).
+    #[serde(default = "default_votes_needed")]
+    pub votes_needed: u32,
+    /// Tracked people: face shots embedded per track at most.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts_per_track: u32,
+}
+
+fn default_unknown_threshold() -> f32 {
+    0.65
+}
+fn default_votes_needed() -> u32 {
+    2
+}
+fn default_max_attempts() -> u32 {
+    5
 }
 
 impl Default for RecognitionConfig {
@@ -102,6 +122,9 @@ impl Default for RecognitionConfig {
             match_threshold: None,
             repeat_after_secs: 30,
             detector_score_threshold: None,
+            unknown_threshold: default_unknown_threshold(),
+            votes_needed: default_votes_needed(),
+            max_attempts_per_track: default_max_attempts(),
         }
     }
 }
@@ -469,6 +492,20 @@ impl Config {
             p.push(format!(
                 "metrics.listen {:?} is not host:port (e.g. 127.0.0.1:9108)",
                 self.metrics.listen
+            ));
+        }
+        if r.votes_needed == 0 || r.votes_needed > r.max_attempts_per_track {
+            p.push(format!(
+                "recognition.votes_needed must be 1..=max_attempts_per_track ({}), got {}",
+                r.max_attempts_per_track, r.votes_needed
+            ));
+        }
+        if let Some(m) = r.match_threshold
+            && r.unknown_threshold < m
+        {
+            p.push(format!(
+                "recognition.unknown_threshold ({}) must not be below match_threshold ({m})",
+                r.unknown_threshold
             ));
         }
         let t = &self.tracking;

@@ -15,6 +15,7 @@ pub mod config;
 pub mod enrol;
 pub mod gallery;
 pub mod gates;
+pub mod identity;
 pub mod metrics;
 pub mod outbox;
 pub mod publisher;

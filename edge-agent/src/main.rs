@@ -222,6 +222,7 @@ async fn run_async(
     };
     let publisher = Arc::new(Publisher::connect(&cfg).await?);
     let stop = Arc::new(AtomicBool::new(false));
+    let rec_threshold = rec.threshold;
     let ctx = Arc::new(CameraContext {
         site_id: cfg.site_id.clone(),
         edge_id: cfg.edge_id.clone(),
@@ -229,6 +230,13 @@ async fn run_async(
         gallery: Arc::new(RwLock::new(gallery)),
         repeat_after: Duration::from_secs(cfg.recognition.repeat_after_secs),
         stop: stop.clone(),
+        identity: edge_agent::identity::IdentityParams {
+            match_threshold: rec_threshold,
+            unknown_threshold: cfg.recognition.unknown_threshold.max(rec_threshold),
+            votes_needed: cfg.recognition.votes_needed,
+            max_attempts: cfg.recognition.max_attempts_per_track,
+            ..Default::default()
+        },
         people,
         tracking: cfg.tracking.clone(),
     });

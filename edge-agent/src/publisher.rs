@@ -57,8 +57,11 @@ pub struct PublishStats {
 /// Which outbox priority an event gets.
 pub fn priority_of(env: &EventEnvelope) -> Priority {
     match &env.body {
+        EventBody::WatchlistHit(_) => Priority::Alert,
         EventBody::FaceMatch(m) if m.identity.list == "watch" => Priority::Alert,
-        EventBody::FaceMatch(_) | EventBody::GateCrossing(_) => Priority::Event,
+        EventBody::FaceMatch(_) | EventBody::UnknownPerson(_) | EventBody::GateCrossing(_) => {
+            Priority::Event
+        }
         EventBody::GateCount(_) => Priority::Count,
     }
 }

@@ -158,12 +158,19 @@ impl Store {
             snapshot_sha = Some(s.sha256.clone());
         }
         let (person_id, person_name, person_list, distance, payload) = match &env.body {
-            EventBody::FaceMatch(m) => (
+            EventBody::FaceMatch(m) | EventBody::WatchlistHit(m) => (
                 Some(m.identity.person_id.clone()),
                 Some(m.identity.name.clone()),
                 Some(m.identity.list.clone()),
                 Some(m.distance as f64),
                 serde_json::to_string(m).unwrap_or_default(),
+            ),
+            EventBody::UnknownPerson(u) => (
+                None,
+                None,
+                None,
+                u.best_distance.map(f64::from),
+                serde_json::to_string(u).unwrap_or_default(),
             ),
             EventBody::GateCrossing(c) => (
                 None,

@@ -303,6 +303,8 @@ fn valid_event() -> wire::EventEnvelope {
             },
             detection_score: 0.9,
             embedder_id: "mobilefacenet_192d".into(),
+            track_id: None,
+            votes: None,
         }),
         snapshot: None,
     }

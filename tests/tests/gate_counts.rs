@@ -184,6 +184,55 @@ fn crossings_and_minute_counts_match_the_ground_truth_exactly() {
         );
     }
 
+    // Identity per track: the one enrolled person (angelina_jolie, the first to walk in) is
+    // recognised once, on the track that crossed; nobody else is named; the others are
+    // unknown, at most once per track.
+    let faces = bridge
+        .get("/api/events?kind=face_match&limit=1000")
+        .expect("face matches");
+    let faces = faces["events"].as_array().expect("events").clone();
+    assert_eq!(
+        faces.len(),
+        1,
+        "one recognition: {faces:#?}\nagent log:\n{err}"
+    );
+    assert_eq!(faces[0]["person_id"], "angelina_jolie");
+    let first_in = list
+        .iter()
+        .filter(|e| e["payload"]["direction"] == "in")
+        .min_by_key(|e| e["stream_pts_ms"].as_u64())
+        .expect("an entry");
+    assert_eq!(
+        faces[0]["payload"]["track_id"], first_in["payload"]["track_id"],
+        "recognised on the track that walked in"
+    );
+    assert!(faces[0]["payload"]["votes"].as_u64() >= Some(2));
+    assert!(
+        faces[0]["snapshot_sha256"].is_string(),
+        "best shot as evidence"
+    );
+    let unknown = bridge
+        .get("/api/events?kind=unknown_person&limit=1000")
+        .expect("unknown");
+    let unknown = unknown["events"].as_array().expect("events").clone();
+    let unknown_tracks: BTreeSet<u64> = unknown
+        .iter()
+        .filter_map(|e| e["payload"]["track_id"].as_u64())
+        .collect();
+    assert_eq!(
+        unknown_tracks.len(),
+        unknown.len(),
+        "one verdict per track: {unknown:#?}"
+    );
+    assert!(
+        !unknown_tracks.contains(&first_in["payload"]["track_id"].as_u64().unwrap_or(0)),
+        "the recognised track is not also unknown"
+    );
+    assert!(
+        (4..=6).contains(&unknown.len()),
+        "the six people not enrolled are unknown (some may show too little face): {unknown:#?}"
+    );
+
     // Per-minute counts add up to the same totals.
     let counts = bridge
         .get("/api/events?kind=gate_count&limit=1000")

@@ -150,6 +150,10 @@ pub struct EventEnvelope {
 pub enum EventBody {
     /// An enrolled person was recognised.
     FaceMatch(FaceMatch),
+    /// Someone on the watch list was recognised: a high-priority alert.
+    WatchlistHit(FaceMatch),
+    /// A tracked person matched nobody in the gallery.
+    UnknownPerson(UnknownPerson),
     /// A tracked person crossed a gate line.
     GateCrossing(GateCrossing),
     /// In/out counts of one gate over one minute.
@@ -161,6 +165,8 @@ impl EventBody {
     pub fn kind(&self) -> &'static str {
         match self {
             EventBody::FaceMatch(_) => "face_match",
+            EventBody::WatchlistHit(_) => "watchlist_hit",
+            EventBody::UnknownPerson(_) => "unknown_person",
             EventBody::GateCrossing(_) => "gate_crossing",
             EventBody::GateCount(_) => "gate_count",
         }
@@ -215,6 +221,28 @@ pub struct FaceMatch {
     /// Detector confidence, 0..1.
     pub detection_score: f32,
     /// Id of the embedder that produced the embedding (from its manifest).
+    pub embedder_id: String,
+    /// Tracker id of the person, when the camera tracks people (identity decided per track).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_id: Option<u64>,
+    /// Agreeing votes (embedded face shots) behind a per-track decision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub votes: Option<u32>,
+}
+
+/// Payload of an `unknown_person` event: a tracked person whose best face shots match nobody
+/// in the gallery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UnknownPerson {
+    pub track_id: u64,
+    /// Distance to the closest gallery sample (infinite -> `null` when the gallery is empty).
+    pub best_distance: Option<f32>,
+    /// The threshold above which a face counts as unknown.
+    pub unknown_threshold: f32,
+    pub votes: u32,
+    /// Face box of the best shot, frame pixels.
+    pub face_box: BoxPx,
     pub embedder_id: String,
 }
 
@@ -316,7 +344,15 @@ impl EventEnvelope {
             }
         }
         match &self.body {
-            EventBody::FaceMatch(m) => {
+            EventBody::UnknownPerson(u) => {
+                if u.best_distance.is_some_and(|d| !d.is_finite()) {
+                    return Err(WireError::Invalid {
+                        field: "payload.best_distance",
+                        reason: "not a finite number".into(),
+                    });
+                }
+            }
+            EventBody::FaceMatch(m) | EventBody::WatchlistHit(m) => {
                 if !m.distance.is_finite() {
                     return Err(WireError::Invalid {
                         field: "payload.distance",
@@ -374,6 +410,8 @@ mod tests {
                 },
                 detection_score: 0.93,
                 embedder_id: "mobilefacenet_192d".into(),
+                track_id: None,
+                votes: None,
             }),
             snapshot: None,
         }
