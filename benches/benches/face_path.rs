@@ -64,6 +64,8 @@ fn bench(c: &mut Criterion) {
                 person_id: format!("p{p}"),
                 name: format!("P {p}"),
                 list: "staff".into(),
+                valid_from: None,
+                valid_until: None,
             };
             g.add_sample(person, String::new(), v).expect("add");
         }

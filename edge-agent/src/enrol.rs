@@ -95,11 +95,8 @@ pub fn enrol_folder(
             };
             match recogniser.enrol_embedding(RgbView::from_image(&img))? {
                 Ok(embedding) => {
-                    let person = Person {
-                        person_id: person_id.clone(),
-                        name: display_name(&person_id),
-                        list: list.to_owned(),
-                    };
+                    let person =
+                        Person::new(person_id.clone(), display_name(&person_id), list.to_owned());
                     let source = photo
                         .strip_prefix(photos)
                         .unwrap_or(&photo)

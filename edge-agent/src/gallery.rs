@@ -36,6 +36,8 @@ pub enum GalleryError {
     },
     #[error("embedding has {got} dimensions, the gallery holds {expected}")]
     Dimension { expected: usize, got: usize },
+    #[error("gallery update {update_id} refused: {reason}")]
+    UpdateRefused { update_id: String, reason: String },
 }
 
 /// Which embedder produced the samples.
@@ -76,6 +78,34 @@ pub struct Person {
     pub name: String,
     /// `staff`, `visitor`, `watch`, ...
     pub list: String,
+    /// Recognised only from this time on (visitors), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_from: Option<DateTime<Utc>>,
+    /// Recognised only until this time (visitors), when set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl Person {
+    /// A person with no validity limits.
+    pub fn new(
+        person_id: impl Into<String>,
+        name: impl Into<String>,
+        list: impl Into<String>,
+    ) -> Self {
+        Self {
+            person_id: person_id.into(),
+            name: name.into(),
+            list: list.into(),
+            valid_from: None,
+            valid_until: None,
+        }
+    }
+
+    /// Whether the person may be recognised at `now`.
+    pub fn valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.valid_from.is_none_or(|f| now >= f) && self.valid_until.is_none_or(|u| now < u)
+    }
 }
 
 /// One embedding of one person.
@@ -285,28 +315,87 @@ impl Gallery {
         removed
     }
 
-    /// The closest enrolled person to `probe`, whatever the distance (the caller applies the
-    /// threshold).
+    /// The closest enrolled person to `probe` who is valid now, whatever the distance (the
+    /// caller applies the threshold).
     pub fn best(&self, probe: &[f32]) -> Option<Match> {
+        self.best_at(probe, Utc::now())
+    }
+
+    /// The closest person valid at `now` (visitors outside their dates are skipped).
+    pub fn best_at(&self, probe: &[f32], now: DateTime<Utc>) -> Option<Match> {
         if self.file.samples.is_empty() || probe.len() != self.file.embedder.dim {
             return None;
         }
         let k = self.file.samples.len().min(10);
         let ef = self.file.index.ef_search.max(k);
-        let hits = self.index.search(probe, k, ef);
-        let best = hits
-            .iter()
-            .min_by(|a, b| a.distance.total_cmp(&b.distance))?;
-        let sample = self.file.samples.get(best.d_id)?;
-        let person = self
-            .file
-            .people
-            .iter()
-            .find(|p| p.person_id == sample.person_id)?;
-        Some(Match {
-            person: person.clone(),
-            distance: best.distance,
+        let mut hits = self.index.search(probe, k, ef);
+        hits.sort_by(|a, b| a.distance.total_cmp(&b.distance));
+        hits.iter().find_map(|h| {
+            let sample = self.file.samples.get(h.d_id)?;
+            let person = self
+                .file
+                .people
+                .iter()
+                .find(|p| p.person_id == sample.person_id && p.valid_at(now))?;
+            Some(Match {
+                person: person.clone(),
+                distance: h.distance,
+            })
         })
+    }
+
+    /// Applies a gallery update from the IOC. Refuses embeddings from another embedder or of
+    /// the wrong size, naming what differs; on success returns a line for the log.
+    pub fn apply(&mut self, u: &wire::GalleryUpdate) -> Result<String, GalleryError> {
+        let e = &self.file.embedder;
+        if u.embedder_id != e.id || !u.embedder_sha256.eq_ignore_ascii_case(&e.sha256) {
+            return Err(GalleryError::UpdateRefused {
+                update_id: u.update_id.to_string(),
+                reason: format!(
+                    "embeddings from {} (sha256 {}), this gallery holds {} (sha256 {})",
+                    u.embedder_id, u.embedder_sha256, e.id, e.sha256
+                ),
+            });
+        }
+        match &u.op {
+            wire::GalleryOp::UpsertPerson { person, embeddings } => {
+                if let Some(bad) = embeddings.iter().find(|v| v.len() != e.dim) {
+                    return Err(GalleryError::UpdateRefused {
+                        update_id: u.update_id.to_string(),
+                        reason: format!(
+                            "embedding has {} dimensions, expected {}",
+                            bad.len(),
+                            e.dim
+                        ),
+                    });
+                }
+                self.remove_person(&person.person_id);
+                let p = Person {
+                    person_id: person.person_id.clone(),
+                    name: person.name.clone(),
+                    list: person.list.clone(),
+                    valid_from: person.valid_from,
+                    valid_until: person.valid_until,
+                };
+                for (i, v) in embeddings.iter().enumerate() {
+                    let mut v = v.clone();
+                    models::face::l2_normalise(&mut v);
+                    self.add_sample(p.clone(), format!("ioc update {} #{i}", u.update_id), v)?;
+                }
+                Ok(format!(
+                    "person {} ({}) on list {} with {} sample(s)",
+                    person.person_id,
+                    person.name,
+                    person.list,
+                    embeddings.len()
+                ))
+            }
+            wire::GalleryOp::RemovePerson { person_id } => Ok(if self.remove_person(person_id) {
+                format!("person {person_id} removed")
+            } else {
+                format!("person {person_id} was not enrolled; nothing removed")
+            }),
+        }
     }
 }
 
@@ -334,6 +423,8 @@ mod tests {
             person_id: id.into(),
             name: id.to_uppercase(),
             list: "staff".into(),
+            valid_from: None,
+            valid_until: None,
         }
     }
 

@@ -220,6 +220,8 @@ mod tests {
             person_id: id.into(),
             name: id.into(),
             list: list.into(),
+            valid_from: None,
+            valid_until: None,
         }
     }
 

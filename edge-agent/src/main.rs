@@ -240,6 +240,35 @@ async fn run_async(
         people,
         tracking: cfg.tracking.clone(),
     });
+    // Gallery changes from the IOC apply live and are saved.
+    let gallery_task = publisher.take_gallery_updates().map(|mut updates| {
+        let gallery = ctx.gallery.clone();
+        let path = cfg.gallery.path.clone();
+        tokio::spawn(async move {
+            while let Some(raw) = updates.recv().await {
+                let u = match wire::GalleryUpdate::parse(&raw) {
+                    Ok(u) => u,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "malformed gallery update ignored");
+                        continue;
+                    }
+                };
+                let (gallery, path) = (gallery.clone(), path.clone());
+                let applied = tokio::task::spawn_blocking(move || {
+                    let mut g = gallery.write().unwrap_or_else(|p| p.into_inner());
+                    let line = g.apply(&u)?;
+                    g.save(&path)?;
+                    Ok::<_, edge_agent::gallery::GalleryError>((u.update_id, line))
+                })
+                .await;
+                match applied {
+                    Ok(Ok((id, line))) => tracing::info!(update = %id, "gallery updated: {line}"),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "gallery update not applied"),
+                    Err(e) => tracing::error!(error = %e, "gallery task failed"),
+                }
+            }
+        })
+    });
     let (tx, rx) = tokio::sync::mpsc::channel(256);
     let pub_task = {
         let p = publisher.clone();
@@ -360,7 +389,11 @@ async fn run_async(
         );
     }
     status_task.abort();
-    let _ = status_task.await; // releases its handle on the publisher
+    let _ = status_task.await;
+    if let Some(t) = gallery_task {
+        t.abort();
+        let _ = t.await;
+    } // releases its handle on the publisher
     for m in &monitors {
         let mut s = m.status();
         s.state = pipeline::CameraState::Stopped;

@@ -74,6 +74,8 @@ pub struct Publisher {
     pub outbox: Arc<Mutex<Outbox>>,
     status_topic: String,
     notify: Arc<Notify>,
+    /// Gallery updates from the IOC (raw payloads), taken once by the agent.
+    gallery_rx: Mutex<Option<mpsc::Receiver<Vec<u8>>>>,
     poller: tokio::task::JoinHandle<()>,
     sender: tokio::task::JoinHandle<()>,
 }
@@ -151,12 +153,18 @@ impl Publisher {
         let outbox = Arc::new(Mutex::new(outbox));
         let notify = Arc::new(Notify::new());
         let connected = Arc::new(AtomicBool::new(true));
-        let _ = client.subscribe(ack_topic.clone(), QoS::AtLeastOnce).await;
+        let gallery_topic = wire::topics::gallery(&cfg.site_id, &cfg.edge_id);
+        for t in [&ack_topic, &gallery_topic] {
+            let _ = client.subscribe(t.clone(), QoS::AtLeastOnce).await;
+        }
+        let (gallery_tx, gallery_rx) = mpsc::channel(64);
         let poller = tokio::spawn(poll(
             eventloop,
             client.clone(),
             PollCtx {
                 ack_topic,
+                gallery_topic,
+                gallery_tx,
                 outbox: outbox.clone(),
                 stats: stats.clone(),
                 notify: notify.clone(),
@@ -180,6 +188,7 @@ impl Publisher {
             outbox,
             status_topic,
             notify,
+            gallery_rx: Mutex::new(Some(gallery_rx)),
             poller,
             sender,
         };
@@ -236,6 +245,14 @@ impl Publisher {
             }
             self.notify.notify_one();
         }
+    }
+
+    /// The stream of gallery updates from the IOC (raw payloads); `None` after the first call.
+    pub fn take_gallery_updates(&self) -> Option<mpsc::Receiver<Vec<u8>>> {
+        self.gallery_rx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
     }
 
     /// Publishes a retained status message (QoS 1); a failure is logged, never fatal.
@@ -377,6 +394,8 @@ async fn wait_connack(eventloop: &mut EventLoop) -> Result<(), String> {
 
 struct PollCtx {
     ack_topic: String,
+    gallery_topic: String,
+    gallery_tx: mpsc::Sender<Vec<u8>>,
     outbox: Arc<Mutex<Outbox>>,
     stats: Arc<PublishStats>,
     notify: Arc<Notify>,
@@ -398,6 +417,12 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, cx: PollCtx) {
                     Err(e) => tracing::warn!(error = %e, "malformed acknowledgement ignored"),
                 }
             }
+            Ok(Event::Incoming(Packet::Publish(p))) if p.topic == cx.gallery_topic => {
+                // Applied by the agent's gallery task; never blocks this loop.
+                if cx.gallery_tx.try_send(p.payload.to_vec()).is_err() {
+                    tracing::error!("gallery update dropped: the gallery task is not keeping up");
+                }
+            }
             Ok(Event::Incoming(Packet::ConnAck(ack))) => {
                 // Reconnected: whatever was in flight may be lost; send it all again in order
                 // (the IOC stores each event id once).
@@ -406,9 +431,12 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, cx: PollCtx) {
                 cx.connected.store(true, Ordering::SeqCst);
                 tracing::info!("reconnected to the MQTT broker; resending unacknowledged events");
                 if !ack.session_present {
-                    let (c, t) = (client.clone(), cx.ack_topic.clone());
+                    let c = client.clone();
+                    let topics = [cx.ack_topic.clone(), cx.gallery_topic.clone()];
                     tokio::spawn(async move {
-                        let _ = c.subscribe(t, QoS::AtLeastOnce).await;
+                        for t in topics {
+                            let _ = c.subscribe(t, QoS::AtLeastOnce).await;
+                        }
                     });
                 }
                 cx.notify.notify_one();

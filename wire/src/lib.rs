@@ -41,6 +41,11 @@ pub mod topics {
         format!("{TOPIC_ROOT}/{site}/{edge}/acks")
     }
 
+    /// Gallery changes from the IOC to one edge: `gw/v1/{site}/{edge}/gallery` (QoS 1).
+    pub fn gallery(site: &str, edge: &str) -> String {
+        format!("{TOPIC_ROOT}/{site}/{edge}/gallery")
+    }
+
     /// Retained status of one camera (state, counters, last error), refreshed every minute:
     /// `gw/v1/{site}/{edge}/cameras/{camera}/status`. When the edge is offline (its last
     /// will), its cameras' statuses are stale.
@@ -119,6 +124,84 @@ impl EventAck {
             });
         }
         Ok(ack)
+    }
+}
+
+/// A change to an edge's gallery pushed by the IOC on `gw/v1/{site}/{edge}/gallery` (QoS 1):
+/// applied without a restart and saved. Embeddings must come from the embedder the edge runs
+/// (`embedder_id` and `embedder_sha256` are checked); anything else is refused and logged.
+// No `deny_unknown_fields` here: serde does not support it together with `flatten`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GalleryUpdate {
+    pub schema_version: u32,
+    /// Unique id of this update (for the logs and the IOC's audit).
+    pub update_id: Uuid,
+    pub embedder_id: String,
+    pub embedder_sha256: String,
+    #[serde(flatten)]
+    pub op: GalleryOp,
+}
+
+/// What a gallery update does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum GalleryOp {
+    /// Adds the person or replaces their details and samples.
+    UpsertPerson {
+        person: GalleryPerson,
+        /// One embedding per enrolment photo.
+        embeddings: Vec<Vec<f32>>,
+    },
+    /// Removes the person and every sample of them.
+    RemovePerson { person_id: String },
+}
+
+/// A person as the IOC sends them to edges.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GalleryPerson {
+    pub person_id: String,
+    pub name: String,
+    /// `staff`, `visitor`, `watch`, ...
+    pub list: String,
+    /// Visitors: recognised only from/until these times (UTC).
+    #[serde(default)]
+    pub valid_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+impl GalleryUpdate {
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, WireError> {
+        let u: Self = serde_json::from_slice(bytes).map_err(|source| WireError::Json { source })?;
+        if u.schema_version != SCHEMA_VERSION {
+            return Err(WireError::UnknownSchema {
+                got: u.schema_version,
+            });
+        }
+        match &u.op {
+            GalleryOp::UpsertPerson { person, embeddings } => {
+                validate_id("person_id", &person.person_id)?;
+                if embeddings.is_empty() {
+                    return Err(WireError::Invalid {
+                        field: "embeddings",
+                        reason: "no embedding".into(),
+                    });
+                }
+                if embeddings.iter().flatten().any(|v| !v.is_finite()) {
+                    return Err(WireError::Invalid {
+                        field: "embeddings",
+                        reason: "not finite".into(),
+                    });
+                }
+            }
+            GalleryOp::RemovePerson { person_id } => validate_id("person_id", person_id)?,
+        }
+        Ok(u)
     }
 }
 
@@ -384,6 +467,32 @@ impl EventEnvelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gallery_update_round_trips_and_bad_ones_are_named() {
+        let u = GalleryUpdate {
+            schema_version: SCHEMA_VERSION,
+            update_id: Uuid::now_v7(),
+            embedder_id: "mobilefacenet_192d".into(),
+            embedder_sha256: "ab".repeat(32),
+            op: GalleryOp::UpsertPerson {
+                person: GalleryPerson {
+                    person_id: "le_van_c".into(),
+                    name: "Lê Văn C".into(),
+                    list: "visitor".into(),
+                    valid_from: None,
+                    valid_until: Some(Utc::now()),
+                },
+                embeddings: vec![vec![0.5; 4]],
+            },
+        };
+        assert_eq!(GalleryUpdate::parse(&u.to_json()).expect("parse"), u);
+        let bad = String::from_utf8(u.to_json())
+            .expect("utf8")
+            .replace("le_van_c", "le van c");
+        let err = GalleryUpdate::parse(bad.as_bytes()).expect_err("bad id");
+        assert!(err.to_string().contains("person_id"), "{err}");
+    }
 
     fn sample() -> EventEnvelope {
         EventEnvelope {
