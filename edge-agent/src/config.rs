@@ -131,7 +131,7 @@ impl Default for RecognitionConfig {
 
 /// The on-disk outbox: events wait here until the IOC acknowledges them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct OutboxConfig {
     /// Directory of the outbox (one file per event).
     pub dir: PathBuf,
@@ -296,7 +296,7 @@ pub struct MetricsConfig {
 
 /// Person detection and tracking (cameras with gates or zones).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, default)]
 pub struct TrackingConfig {
     /// Person detector manifest id.
     pub person_detector: String,
