@@ -114,6 +114,11 @@ def main():
         ("align+embed (numpy warp + ORT)", lambda: align_embed(emb, img, lm)),
         ("embed, ORT inference only", lambda: emb.run(None, {"input": x_emb})),
     ]
+    time_cases(cases, runs)
+
+
+def time_cases(cases, runs):
+    """Runs each (name, fn) once to warm up, then `runs` times; prints the median and min."""
     for name, fn in cases:
         fn()
         t = []

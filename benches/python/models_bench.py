@@ -4,15 +4,13 @@ latency comparison with `cargo bench -p benches --bench models_latency` (see BEN
 
 Usage: python models_bench.py MODELS_DIR TESTDATA_DIR [RUNS]
 """
-import statistics
 import sys
-import time
 
 import numpy as np
 import onnxruntime as ort
 from scipy import ndimage
 
-from face_path_bench import ARCFACE, align_embed, bilinear, detect, load_rgb, similarity  # noqa: F401
+from face_path_bench import ARCFACE, bilinear, detect, load_rgb, similarity, time_cases
 
 COCO_KEEP = {0: "person", 1: "bicycle", 2: "car", 3: "motorcycle", 5: "bus", 7: "truck"}
 ALPHABET = set("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -163,14 +161,7 @@ def main():
                       lambda img=img: face_path(fdet, femb, img)))
     print(f"python check: rec reads {text_rec(rec, crop, allowed, chars)!r}; yolox finds "
           f"{[d[0] for d in yolox(yx, scene)]}; det finds {len(text_det(det, scene))} boxes")
-    for name, fn in cases:
-        fn()
-        t = []
-        for _ in range(runs):
-            t0 = time.perf_counter()
-            fn()
-            t.append((time.perf_counter() - t0) * 1000)
-        print(f"python {name}: median {statistics.median(t):.2f} ms (min {min(t):.2f}, n={runs})")
+    time_cases(cases, runs)
 
 
 if __name__ == "__main__":

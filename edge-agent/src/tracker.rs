@@ -3,6 +3,8 @@
 //! confirmed, coasting through short occlusions, removed). Pure: no I/O, no clocks; the caller
 //! passes each frame's time so files read faster than real time track the same as live cameras.
 
+use models::imageops::iou;
+
 /// Tracker parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrackerParams {
@@ -138,16 +140,6 @@ pub struct TrackUpdate {
     pub tracks: Vec<Track>,
     /// Ids of confirmed tracks removed this frame (gone for longer than `max_coast_secs`).
     pub removed: Vec<u64>,
-}
-
-fn iou(a: &[f32; 4], b: &[f32; 4]) -> f32 {
-    let x0 = a[0].max(b[0]);
-    let y0 = a[1].max(b[1]);
-    let x1 = (a[0] + a[2]).min(b[0] + b[2]);
-    let y1 = (a[1] + a[3]).min(b[1] + b[3]);
-    let inter = (x1 - x0).max(0.0) * (y1 - y0).max(0.0);
-    let union = a[2] * a[3] + b[2] * b[3] - inter;
-    if union <= 0.0 { 0.0 } else { inter / union }
 }
 
 impl Tracker {

@@ -379,3 +379,37 @@ pub fn start_mosquitto(dir: &Path, port: u16) -> Result<Proc> {
     }
     Ok(proc)
 }
+
+/// Enrols celebrities from `../shared/testdata/faces/celebrities` with `edge-agent enrol`:
+/// `people` lists (person folder, photo files); the photos are linked under `dir/<tag>/`.
+pub fn enrol_celebrities(
+    cfg: &Path,
+    dir: &Path,
+    tag: &str,
+    people: &[(&str, &[&str])],
+    replace: bool,
+) -> Result<()> {
+    let root = dir.join(tag);
+    for (person, files) in people {
+        let d = root.join(person);
+        std::fs::create_dir_all(&d)?;
+        for f in *files {
+            let src = testdata().join("faces/celebrities").join(person).join(f);
+            std::os::unix::fs::symlink(&src, d.join(f))
+                .with_context(|| format!("linking {}", src.display()))?;
+        }
+    }
+    let mut cmd = Command::new(bin("edge-agent"));
+    cmd.args(["enrol", "--config"])
+        .arg(cfg)
+        .arg("--photos")
+        .arg(&root);
+    if replace {
+        cmd.arg("--replace");
+    }
+    let (code, out, err) = run_to_end(&mut cmd, Duration::from_secs(120))?;
+    if code != 0 {
+        bail!("edge-agent enrol exited {code}:\n{out}\n{err}");
+    }
+    Ok(())
+}

@@ -66,28 +66,17 @@ fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run(
         );
     std::fs::write(&cfg, text).expect("write config");
 
-    let enrol = dir.path().join("enrol");
-    for (person, files) in [
-        ("angelina_jolie", ["img1.jpg", "img2.jpg", "img4.jpg"]),
-        ("matt_damon", ["img29.jpg", "img30.jpg", "img32.jpg"]),
-    ] {
-        let d = enrol.join(person);
-        std::fs::create_dir_all(&d).expect("mkdir");
-        for f in files {
-            std::os::unix::fs::symlink(celeb(&format!("{person}/{f}")), d.join(f))
-                .expect("symlink");
-        }
-    }
-    let (code, out, err) = run_to_end(
-        Command::new(bin("edge-agent"))
-            .args(["enrol", "--config"])
-            .arg(&cfg)
-            .arg("--photos")
-            .arg(&enrol),
-        Duration::from_secs(120),
+    enrol_celebrities(
+        &cfg,
+        dir.path(),
+        "enrol",
+        &[
+            ("angelina_jolie", &["img1.jpg", "img2.jpg", "img4.jpg"]),
+            ("matt_damon", &["img29.jpg", "img30.jpg", "img32.jpg"]),
+        ],
+        false,
     )
     .expect("enrol");
-    assert_eq!(code, 0, "enrol failed:\n{out}\n{err}");
 
     let agent = {
         let cfg = cfg.clone();

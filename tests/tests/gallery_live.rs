@@ -21,22 +21,14 @@ fn enrol(
     photos: &[&str],
     replace: bool,
 ) {
-    let root = dir.join(format!("enrol-{person}"));
-    let d = root.join(person);
-    std::fs::create_dir_all(&d).expect("mkdir");
-    for f in photos {
-        std::os::unix::fs::symlink(celeb(&format!("{person}/{f}")), d.join(f)).expect("symlink");
-    }
-    let mut cmd = Command::new(bin("edge-agent"));
-    cmd.args(["enrol", "--config"])
-        .arg(cfg)
-        .arg("--photos")
-        .arg(&root);
-    if replace {
-        cmd.arg("--replace");
-    }
-    let (code, out, err) = run_to_end(&mut cmd, Duration::from_secs(120)).expect("enrol");
-    assert_eq!(code, 0, "enrol {person}:\n{out}\n{err}");
+    enrol_celebrities(
+        cfg,
+        dir,
+        &format!("enrol-{person}"),
+        &[(person, photos)],
+        replace,
+    )
+    .unwrap_or_else(|e| panic!("enrol {person}: {e}"));
 }
 
 fn publish(port: u16, topic: &str, payload: Vec<u8>) {

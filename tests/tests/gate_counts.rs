@@ -128,23 +128,14 @@ fn crossings_and_minute_counts_match_the_ground_truth_exactly() {
         + "[[cameras.gates]]\nid = \"main\"\na = [0.05, 0.6]\nb = [0.95, 0.6]\nin_direction = \"left_to_right\"\nmargin = 0.03\n";
     std::fs::write(&cfg, text).expect("write config");
     // An enrolled gallery (one person), as on a real gate.
-    let enrol = dir.path().join("enrol/angelina_jolie");
-    std::fs::create_dir_all(&enrol).expect("mkdir");
-    std::os::unix::fs::symlink(
-        testdata().join("faces/celebrities/angelina_jolie/img1.jpg"),
-        enrol.join("img1.jpg"),
-    )
-    .expect("symlink");
-    let (code, out, err) = run_to_end(
-        Command::new(bin("edge-agent"))
-            .args(["enrol", "--config"])
-            .arg(&cfg)
-            .arg("--photos")
-            .arg(dir.path().join("enrol")),
-        Duration::from_secs(120),
+    enrol_celebrities(
+        &cfg,
+        dir.path(),
+        "enrol",
+        &[("angelina_jolie", &["img1.jpg"])],
+        false,
     )
     .expect("enrol");
-    assert_eq!(code, 0, "enrol:\n{out}\n{err}");
 
     let (code, out, err) = run_to_end(
         Command::new(bin("edge-agent"))
