@@ -230,3 +230,128 @@ fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+#[test]
+fn events_waiting_in_the_outbox_survive_an_agent_crash_and_are_delivered_after_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let slides: Vec<Slide> = ["angelina_jolie/img5.jpg", "matt_damon/img31.jpg"]
+        .iter()
+        .cycle()
+        .take(10)
+        .map(|p| Slide {
+            photo: celeb(p),
+            secs: 2.0,
+        })
+        .collect();
+    let video = dir.path().join("gate.mp4");
+    make_slideshow(&slides, &video, 640, 480, 10).expect("slideshow");
+    let port = free_port();
+    let broker = start_mosquitto(dir.path(), port).expect("mosquitto");
+    let bridge = Bridge::start_with(dir.path(), Some(port)).expect("bridge");
+    let gallery = dir.path().join("gallery.json");
+    let cfg = write_agent_config(
+        dir.path(),
+        port,
+        &gallery,
+        &[("gate-1", format!("file://{}", video.display()))],
+        "",
+    )
+    .expect("config");
+    let outbox = dir.path().join("outbox");
+    let base = std::fs::read_to_string(&cfg).expect("config text")
+        + &format!(
+            "[outbox]\ndir = \"{}\"\nresend_after_secs = 2\nflush_timeout_secs = 30\n",
+            outbox.display()
+        );
+    std::fs::write(&cfg, base.replace("fast_file = true", "fast_file = false")).expect("write");
+    enrol_celebrities(
+        &cfg,
+        dir.path(),
+        "enrol",
+        &[
+            ("angelina_jolie", &["img1.jpg", "img2.jpg", "img4.jpg"]),
+            ("matt_damon", &["img29.jpg", "img30.jpg", "img32.jpg"]),
+        ],
+        false,
+    )
+    .expect("enrol");
+
+    // First run: events flow, then the broker goes away and events pile up on disk; then the
+    // agent is killed outright (no flush, no goodbye).
+    let log = std::fs::File::create(dir.path().join("agent-1.log")).expect("log");
+    let mut agent = Command::new(bin("edge-agent"))
+        .args(["run", "--config"])
+        .arg(&cfg)
+        .stderr(log)
+        .spawn()
+        .expect("agent");
+    bridge
+        .wait_for("/api/events?limit=1000", Duration::from_secs(60), |v| {
+            v["count"].as_u64() >= Some(1)
+        })
+        .expect("first event");
+    drop(broker);
+    let waiting = |min: usize| -> Vec<String> {
+        let end = Instant::now() + Duration::from_secs(15);
+        loop {
+            let ids: Vec<String> = std::fs::read_dir(&outbox)
+                .map(|d| {
+                    d.filter_map(Result::ok)
+                        .filter_map(|e| {
+                            let n = e.file_name().to_string_lossy().into_owned();
+                            n.ends_with(".json")
+                                .then(|| n.split('.').nth(2).map(str::to_owned))
+                                .flatten()
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if ids.len() >= min || Instant::now() > end {
+                return ids;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let stranded = waiting(2);
+    assert!(
+        stranded.len() >= 2,
+        "events made while the broker is down wait on disk: {stranded:?}"
+    );
+    agent.kill().expect("kill -9");
+    let _ = agent.wait();
+
+    // The broker and the agent come back; what was stranded goes first.
+    let broker = start_mosquitto(dir.path(), port).expect("mosquitto again");
+    std::fs::write(&cfg, &base).expect("write"); // the file read fast this time
+    let (code, out, err) = run_to_end(
+        Command::new(bin("edge-agent"))
+            .args(["run", "--config"])
+            .arg(&cfg),
+        Duration::from_secs(120),
+    )
+    .expect("second run");
+    assert_eq!(code, 0, "second run:\n{out}\n{err}");
+    assert!(
+        err.contains("outbox holds events from an earlier run"),
+        "the restart must report the stranded events:\n{err}"
+    );
+    let stored = bridge
+        .wait_for("/api/events?limit=1000", Duration::from_secs(20), |v| {
+            let ids: Vec<&str> = v["events"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|e| e["event_id"].as_str()).collect())
+                .unwrap_or_default();
+            stranded.iter().all(|s| ids.contains(&s.as_str()))
+        })
+        .expect("every stranded event stored");
+    let ids: Vec<&str> = stored["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["event_id"].as_str())
+        .collect();
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "each event stored once");
+    assert!(waiting(0).is_empty(), "outbox empty at the end");
+    drop(broker);
+}
