@@ -48,11 +48,8 @@ fn bench(c: &mut Criterion) {
         "plate crop reader (1 one-line + 2 two-line readings)",
         |b| b.iter(|| reader.read(crop_v).expect("read")),
     );
-    let scene_reader = ScenePlateReader {
-        vehicles: Yolox::load(load("yolox_nano_coco80"), &dir, &o).expect("yolox"),
-        text: TextDetector::load(load("ppocrv4_det"), &dir, &o).expect("det"),
-        reader,
-    };
+    drop(reader);
+    let scene_reader = ScenePlateReader::load(&manifests, &dir, &o).expect("scene reader");
     let mut g = c.benchmark_group("scene");
     g.sample_size(10);
     g.bench_function("scene plate reader, whole scene", |b| {

@@ -376,7 +376,13 @@ fn track_identities(
         .filter(|(_, _, detected)| *detected)
         .map(|(id, b, _)| (*id, *b))
         .collect();
-    if seen.is_empty() {
+    // Face detection only while some track in view still needs a shot.
+    let open = |id: &u64| {
+        g.identities
+            .get(id)
+            .is_none_or(|(ti, _)| !ti.is_decided() && ti.attempts() < p.max_attempts)
+    };
+    if !seen.iter().any(|(id, _)| open(id)) {
         return Ok(out);
     }
     let faces = rec.models.detector.detect(view)?;

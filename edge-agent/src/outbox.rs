@@ -11,7 +11,7 @@
 //! then ordinary events, and alerts last; an alert is never dropped to make room for anything
 //! of lower priority, and every loss is counted (and logged by the caller).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use uuid::Uuid;
@@ -94,6 +94,8 @@ pub struct OutboxState {
     used_bytes: u64,
     next_seq: u64,
     entries: BTreeMap<u64, EntryMeta>,
+    /// event id -> sequence number, so an acknowledgement finds its entry at once.
+    by_id: HashMap<Uuid, u64>,
     /// Everything given up, by priority: evicted, refused for lack of room, or not writable.
     pub lost: Losses,
 }
@@ -105,6 +107,7 @@ impl OutboxState {
             used_bytes: 0,
             next_seq: 1,
             entries: BTreeMap::new(),
+            by_id: HashMap::new(),
             lost: Losses::default(),
         }
     }
@@ -163,8 +166,7 @@ impl OutboxState {
                 if need(self) == 0 {
                     break;
                 }
-                if let Some(m) = self.entries.remove(&seq) {
-                    self.used_bytes -= m.bytes;
+                if let Some(m) = self.remove(seq) {
                     self.lost.add(m.priority);
                     out.evicted.push((seq, m));
                 }
@@ -173,6 +175,7 @@ impl OutboxState {
         let seq = self.next_seq;
         self.next_seq += 1;
         self.used_bytes += meta.bytes;
+        self.by_id.insert(meta.event_id, seq);
         self.entries.insert(seq, meta);
         out.accepted = Some(seq);
         out
@@ -198,17 +201,18 @@ impl OutboxState {
         seqs
     }
 
-    /// The IOC acknowledged `event_id`: the entry is removed. Returns its sequence number
-    /// (`None` for an unknown or duplicate ack).
-    pub fn ack(&mut self, event_id: Uuid) -> Option<u64> {
-        let seq = self
-            .entries
-            .iter()
-            .find(|(_, m)| m.event_id == event_id)
-            .map(|(s, _)| *s)?;
+    /// The IOC acknowledged `event_id`: the entry is removed and returned with its sequence
+    /// number (`None` for an unknown or duplicate ack).
+    pub fn ack(&mut self, event_id: Uuid) -> Option<(u64, EntryMeta)> {
+        let seq = *self.by_id.get(&event_id)?;
+        self.remove(seq).map(|m| (seq, m))
+    }
+
+    fn remove(&mut self, seq: u64) -> Option<EntryMeta> {
         let m = self.entries.remove(&seq)?;
+        self.by_id.remove(&m.event_id);
         self.used_bytes -= m.bytes;
-        Some(seq)
+        Some(m)
     }
 
     /// The connection was lost: everything in flight is sent again, in order.
@@ -220,8 +224,7 @@ impl OutboxState {
 
     /// An entry that could not be stored is given up (counted).
     pub fn record_unwritable(&mut self, seq: u64) {
-        if let Some(m) = self.entries.remove(&seq) {
-            self.used_bytes -= m.bytes;
+        if let Some(m) = self.remove(seq) {
             self.lost.add(m.priority);
         }
     }
@@ -410,24 +413,16 @@ impl Outbox {
 
     /// The IOC has the event: delete it. Unknown ids (duplicates, evicted) are ignored.
     pub fn ack(&mut self, event_id: Uuid) -> bool {
-        let Some(m) = self.state.meta_by_id(event_id).map(|(s, m)| (s, m.clone())) else {
+        let Some((seq, m)) = self.state.ack(event_id) else {
             return false;
         };
-        let path = self
-            .dir
-            .join(file_name(m.0, m.1.priority, m.1.event_id, &m.1.camera_id));
-        self.state.ack(event_id);
-        let _ = std::fs::remove_file(path);
+        let _ = std::fs::remove_file(self.dir.join(file_name(
+            seq,
+            m.priority,
+            m.event_id,
+            &m.camera_id,
+        )));
         true
-    }
-}
-
-impl OutboxState {
-    fn meta_by_id(&self, event_id: Uuid) -> Option<(u64, &EntryMeta)> {
-        self.entries
-            .iter()
-            .find(|(_, m)| m.event_id == event_id)
-            .map(|(s, m)| (*s, m))
     }
 }
 
@@ -458,7 +453,7 @@ mod tests {
             .collect();
         assert_eq!(s.take_sendable(2), vec![1, 2]);
         assert!(s.take_sendable(2).is_empty(), "window full");
-        assert_eq!(s.ack(ids[0]), Some(1));
+        assert_eq!(s.ack(ids[0]).map(|(seq, _)| seq), Some(1));
         assert_eq!(s.ack(ids[0]), None, "a duplicate ack changes nothing");
         assert_eq!(s.take_sendable(2), vec![3]);
         assert_eq!(s.len(), 4);

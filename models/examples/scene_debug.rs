@@ -4,21 +4,14 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use models::ocr::{CropPlateReader, PLATE_ALPHABET, PlateReader, TextRecognizer};
-use models::textdet::{ScenePlateReader, TextDetector};
-use models::{ObjectDetector, RgbView, Yolox};
+use models::ocr::PlateReader;
+use models::textdet::ScenePlateReader;
+use models::{ObjectDetector, RgbView};
 
 fn main() {
     let (manifests, dir) = models::workspace_dirs();
     let o = models::workspace_runtime_options();
-    let load = |id: &str| models::load_manifest(&manifests, id).unwrap();
-    let r = ScenePlateReader {
-        vehicles: Yolox::load(load("yolox_nano_coco80"), &dir, &o).unwrap(),
-        text: TextDetector::load(load("ppocrv4_det"), &dir, &o).unwrap(),
-        reader: CropPlateReader {
-            rec: TextRecognizer::load(load("ppocrv4_rec"), &dir, &o, PLATE_ALPHABET).unwrap(),
-        },
-    };
+    let r = ScenePlateReader::load(&manifests, &dir, &o).unwrap();
     for path in std::env::args().skip(1) {
         let img = models::imageops::load_rgb(std::path::Path::new(&path)).unwrap();
         let view = RgbView::from_image(&img);

@@ -212,6 +212,20 @@ pub struct CropPlateReader {
     pub rec: TextRecognizer,
 }
 
+impl CropPlateReader {
+    /// Loads PP-OCRv4 rec (manifest `ppocrv4_rec`) restricted to the plate alphabet.
+    pub fn load(
+        manifests: &Path,
+        models_dir: &Path,
+        opts: &RuntimeOptions,
+    ) -> Result<Self, ModelError> {
+        let m = crate::load_manifest(manifests, "ppocrv4_rec")?;
+        Ok(Self {
+            rec: TextRecognizer::load(m, models_dir, opts, PLATE_ALPHABET)?,
+        })
+    }
+}
+
 fn sub_view<'a>(v: RgbView<'a>, y0: u32, y1: u32) -> Option<RgbView<'a>> {
     let start = y0 as usize * v.stride;
     RgbView::with_stride(

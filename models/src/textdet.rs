@@ -184,6 +184,21 @@ fn centre_inside(b: &[f32; 4], v: &[f32; 4]) -> bool {
 }
 
 impl ScenePlateReader {
+    /// Loads the models the scene reader uses (YOLOX-nano, PP-OCRv4 det and rec) from their
+    /// manifests in `manifests`, each contract-checked.
+    pub fn load(
+        manifests: &Path,
+        models_dir: &Path,
+        opts: &RuntimeOptions,
+    ) -> Result<Self, ModelError> {
+        let load = |id: &str| crate::load_manifest(manifests, id);
+        Ok(Self {
+            vehicles: Yolox::load(load("yolox_nano_coco80")?, models_dir, opts)?,
+            text: TextDetector::load(load("ppocrv4_det")?, models_dir, opts)?,
+            reader: CropPlateReader::load(manifests, models_dir, opts)?,
+        })
+    }
+
     /// Candidate plate regions: every text line, and every pair of stacked lines of similar
     /// width (two-line plates).
     pub fn candidates(&self, boxes: &[TextBox]) -> Vec<[f32; 4]> {

@@ -10,9 +10,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use models::ocr::{CropPlateReader, PLATE_ALPHABET, TextRecognizer};
-use models::textdet::{ScenePlateReader, TextDetector};
-use models::{RgbView, Yolox};
+use models::RgbView;
+use models::textdet::ScenePlateReader;
 
 fn testdata() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata")
@@ -20,16 +19,8 @@ fn testdata() -> PathBuf {
 
 fn reader() -> ScenePlateReader {
     let (manifests, dir) = models::workspace_dirs();
-    let o = models::workspace_runtime_options();
-    let load = |id: &str| models::load_manifest(&manifests, id).expect("manifest");
-    ScenePlateReader {
-        vehicles: Yolox::load(load("yolox_nano_coco80"), &dir, &o).expect("yolox"),
-        text: TextDetector::load(load("ppocrv4_det"), &dir, &o)
-            .unwrap_or_else(|e| panic!("det: {e}")),
-        reader: CropPlateReader {
-            rec: TextRecognizer::load(load("ppocrv4_rec"), &dir, &o, PLATE_ALPHABET).expect("rec"),
-        },
-    }
+    ScenePlateReader::load(&manifests, &dir, &models::workspace_runtime_options())
+        .unwrap_or_else(|e| panic!("scene plate models (run scripts/setup.sh): {e}"))
 }
 
 #[test]

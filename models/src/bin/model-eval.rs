@@ -277,10 +277,10 @@ mod plates {
     use std::time::Instant;
 
     use anyhow::{Context, Result};
-    use models::ocr::{CropPlateReader, PLATE_ALPHABET, PlateReader, TextRecognizer};
+    use models::RgbView;
+    use models::ocr::{CropPlateReader, PlateReader};
     use models::plate::{self, normalize};
-    use models::textdet::{ScenePlateReader, TextDetector};
-    use models::{RgbView, Yolox};
+    use models::textdet::ScenePlateReader;
     use serde_json::json;
 
     /// Levenshtein distance.
@@ -349,25 +349,17 @@ mod plates {
         every: usize,
     ) -> Result<serde_json::Value> {
         let o = models::workspace_runtime_options();
-        let load = |id: &str| models::load_manifest(manifests, id);
-        let reader = CropPlateReader {
-            rec: TextRecognizer::load(load("ppocrv4_rec")?, models_dir, &o, PLATE_ALPHABET)?,
-        };
-        let scene = if scenes {
-            Some(ScenePlateReader {
-                vehicles: Yolox::load(load("yolox_nano_coco80")?, models_dir, &o)?,
-                text: TextDetector::load(load("ppocrv4_det")?, models_dir, &o)?,
-                reader: CropPlateReader {
-                    rec: TextRecognizer::load(
-                        load("ppocrv4_rec")?,
-                        models_dir,
-                        &o,
-                        PLATE_ALPHABET,
-                    )?,
-                },
-            })
+        // One recogniser: the scene reader's own when reading scenes.
+        let (scene, crops) = if scenes {
+            (
+                Some(ScenePlateReader::load(manifests, models_dir, &o)?),
+                None,
+            )
         } else {
-            None
+            (
+                None,
+                Some(CropPlateReader::load(manifests, models_dir, &o)?),
+            )
         };
         let text = std::fs::read_to_string(gt).with_context(|| format!("{}", gt.display()))?;
         let mut lines = text
@@ -391,9 +383,10 @@ mod plates {
             let (file, want) = (cols[0], normalize(cols.get(1).copied().unwrap_or_default()));
             let img = models::imageops::load_rgb(&root.join(file)).map_err(anyhow::Error::msg)?;
             let view = RgbView::from_image(&img);
-            let got = match &scene {
-                Some(s) => s.read_scene(view)?.map(|p| p.read),
-                None => Some(reader.read(view)?),
+            let got = match (&scene, &crops) {
+                (Some(s), _) => s.read_scene(view)?.map(|p| p.read),
+                (None, Some(r)) => Some(r.read(view)?),
+                (None, None) => None,
             };
             let got_norm = got
                 .as_ref()
