@@ -26,19 +26,21 @@ if [ ! -f "$CLIP" ]; then
     ! mp4mux ! filesink location="$CLIP"
 fi
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-MQTT=$(port); HTTP=$(port); METRICS=$(port)
+MQTT=$(port); MQTT5=$(port); HTTP=$(port); METRICS=$(port)
 cat > "$W/run/ioc-bridge.toml" <<CFG
 [http]
 listen = "127.0.0.1:$HTTP"
 [mqtt]
 embedded = true
 embedded_listen = "127.0.0.1:$MQTT"
+embedded_listen_v5 = "127.0.0.1:$MQTT5"
 host = "127.0.0.1"
-port = $MQTT
+port = $MQTT5
 client_id = "ioc-bridge-bench"
 [store]
 sqlite_path = "ioc.db"
 CFG
+echo "bench-password" | "$BIN/ioc-bridge" user add --config "$W/run/ioc-bridge.toml" --username bench --role admin >/dev/null
 "$BIN/ioc-bridge" serve --config "$W/run/ioc-bridge.toml" > "$W/run/bridge.out" 2> "$W/run/bridge.log" &
 BRIDGE=$!
 trap 'kill $BRIDGE 2>/dev/null || true' EXIT
@@ -113,7 +115,10 @@ a, b = read(m1), read(m2)
 cams = sorted(k for k in b if not k.startswith("inf:"))
 fps = [(b[c] - a.get(c, 0)) / (t2 - t1) for c in cams]
 inf = [((b["inf:" + c] - a.get("inf:" + c, 0)) / max(b[c] - a.get(c, 0), 1)) * 1000 for c in cams]
-ev = json.load(urllib.request.urlopen(f"{http}/api/events?limit=100000"))["events"]
+login = urllib.request.Request(f"{http}/api/login", data=json.dumps({"username": "bench", "password": "bench-password"}).encode(),
+                               headers={"Content-Type": "application/json"})
+cookie = urllib.request.urlopen(login).headers["Set-Cookie"].split(";")[0]
+ev = json.load(urllib.request.urlopen(urllib.request.Request(f"{http}/api/events?limit=1000", headers={"Cookie": cookie})))["events"]
 ts = lambda s: datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
 lat = sorted((ts(e["received_at"]) - ts(e["captured_at"])) * 1000 for e in ev
              if e["edge_id"] == f"edge-n{n}" and e["kind"] != "gate_count")

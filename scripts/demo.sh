@@ -15,6 +15,10 @@ BIN="$ROOT/target/debug"
 DEMO="$ROOT/var/demo"
 HTTP_PORT="${HTTP_PORT:-8080}"
 MQTT_PORT="${MQTT_PORT:-1883}"
+MQTT5_PORT="${MQTT5_PORT:-1884}"
+# The dashboard's log-in (change it for anything but a demo on loopback).
+DEMO_USER="${DEMO_USER:-admin}"
+DEMO_PASSWORD="${DEMO_PASSWORD:-gatewatch-demo}"
 mkdir -p "$DEMO"
 "$BIN/make-scene" "$DEMO" >/dev/null
 
@@ -24,12 +28,20 @@ listen = "127.0.0.1:$HTTP_PORT"
 [mqtt]
 embedded = true
 embedded_listen = "127.0.0.1:$MQTT_PORT"
+embedded_listen_v5 = "127.0.0.1:$MQTT5_PORT"
 host = "127.0.0.1"
-port = $MQTT_PORT
+port = $MQTT5_PORT
 client_id = "ioc-bridge"
 [store]
 sqlite_path = "ioc.db"
+[models]
+manifests_dir = "$ROOT/models/manifests"
+dir = "$ROOT/.local/models"
+ort_dylib_path = "$ORT_DYLIB_PATH"
+face_detector = "yunet_s_640_640"
+face_embedder = "mobilefacenet_192d"
 CFG
+echo "$DEMO_PASSWORD" | "$BIN/ioc-bridge" user add --config "$DEMO/ioc-bridge.toml" --username "$DEMO_USER" --role admin >/dev/null
 
 cat > "$DEMO/edge-agent.toml" <<CFG
 site_id = "demo-site"
@@ -73,5 +85,5 @@ grep -q dashboard "$DEMO/ioc-bridge.out" || { cat "$DEMO/ioc-bridge.log"; exit 1
 "$BIN/edge-agent" run --config "$DEMO/edge-agent.toml" 2> "$DEMO/edge-agent.log" &
 pids+=($!)
 echo
-echo "Dashboard: http://127.0.0.1:$HTTP_PORT/   (logs in $DEMO; Ctrl-C to stop)"
+echo "Dashboard: http://127.0.0.1:$HTTP_PORT/   log in as $DEMO_USER / $DEMO_PASSWORD   (logs in $DEMO; Ctrl-C to stop)"
 wait "${pids[@]}"

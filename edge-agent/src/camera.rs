@@ -19,7 +19,7 @@ use wire::{
 };
 
 use crate::config::{CameraConfig, InDirection, IngestConfig, RtspTransportConfig, TrackingConfig};
-use crate::gallery::Gallery;
+use crate::gallery::{Gallery, WATCH_LIST};
 use crate::gates::{Direction, GateLine, GateMonitor, MinuteCounter, Zone};
 use crate::identity::{IdentityParams, TrackIdentity, Verdict};
 use crate::recognise::{FaceResult, Recogniser};
@@ -340,7 +340,11 @@ pub fn run_camera(
             last_announced.insert(pid.clone(), now);
             stats.matches.fetch_add(1, Ordering::Relaxed);
             let env = face_match_event(&ctx, &id, view, r, captured_at, frame.pts);
-            tracing::info!(camera = %id, person = %pid, distance = best.distance, "face match");
+            if best.person.list == WATCH_LIST {
+                tracing::warn!(camera = %id, person = %pid, distance = best.distance, "WATCH-LIST HIT");
+            } else {
+                tracing::info!(camera = %id, person = %pid, distance = best.distance, "face match");
+            }
             if tx.blocking_send(env).is_err() {
                 return CameraOutcome::Finished;
             }
@@ -626,6 +630,29 @@ fn face_match_event(
     let best = r.best.as_ref();
     let [x, y, w, h] = r.face.bbox;
     let person = best.map(|b| b.person.clone());
+    let matched = FaceMatch {
+        identity: Identity {
+            person_id: person
+                .as_ref()
+                .map(|p| p.person_id.clone())
+                .unwrap_or_default(),
+            name: person.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
+            list: person.as_ref().map(|p| p.list.clone()).unwrap_or_default(),
+        },
+        distance: best.map(|b| b.distance).unwrap_or(f32::MAX),
+        threshold: ctx.recogniser.threshold,
+        face_box: BoxPx { x, y, w, h },
+        detection_score: r.face.score,
+        embedder_id: ctx.recogniser.models.embedder.id().to_owned(),
+        track_id: None,
+        votes: None,
+    };
+    // A watch-listed person is an alert on every camera, tracked or not.
+    let body = if matched.identity.list == WATCH_LIST {
+        EventBody::WatchlistHit(matched)
+    } else {
+        EventBody::FaceMatch(matched)
+    };
     EventEnvelope {
         schema_version: SCHEMA_VERSION,
         event_id: uuid::Uuid::now_v7(),
@@ -634,23 +661,7 @@ fn face_match_event(
         camera_id: camera_id.to_owned(),
         captured_at,
         stream_pts_ms: pts.map(|p| p.as_millis() as u64),
-        body: EventBody::FaceMatch(FaceMatch {
-            identity: Identity {
-                person_id: person
-                    .as_ref()
-                    .map(|p| p.person_id.clone())
-                    .unwrap_or_default(),
-                name: person.as_ref().map(|p| p.name.clone()).unwrap_or_default(),
-                list: person.as_ref().map(|p| p.list.clone()).unwrap_or_default(),
-            },
-            distance: best.map(|b| b.distance).unwrap_or(f32::MAX),
-            threshold: ctx.recogniser.threshold,
-            face_box: BoxPx { x, y, w, h },
-            detection_score: r.face.score,
-            embedder_id: ctx.recogniser.models.embedder.id().to_owned(),
-            track_id: None,
-            votes: None,
-        }),
+        body,
         snapshot: snapshot(view, r.face.bbox, 0.3),
     }
 }

@@ -17,6 +17,9 @@ use serde::{Deserialize, Serialize};
 /// Version of the gallery file format.
 pub const GALLERY_FORMAT: u32 = 1;
 
+/// The list whose people raise `watchlist_hit` alerts instead of `face_match` events.
+pub const WATCH_LIST: &str = "watch";
+
 #[derive(Debug, thiserror::Error)]
 pub enum GalleryError {
     #[error("gallery {path:?} cannot be read: {reason}")]

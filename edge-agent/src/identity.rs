@@ -4,7 +4,7 @@
 //! `unknown_threshold` votes "unknown", in between abstains. `votes_needed` agreeing votes
 //! decide; one verdict per track. Pure: no I/O, no models.
 
-use crate::gallery::Person;
+use crate::gallery::{Person, WATCH_LIST};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct IdentityParams {
@@ -180,7 +180,7 @@ impl TrackIdentity {
             // A person needs votes_needed votes and more than everyone else together.
             Some((person, n, d)) if *n >= p.votes_needed && *n > others + self.unknown_votes => {
                 let (person, distance, votes) = (person.clone(), *d, *n);
-                Some(if person.list == "watch" {
+                Some(if person.list == WATCH_LIST {
                     Verdict::WatchListHit {
                         person,
                         distance,

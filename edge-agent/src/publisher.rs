@@ -22,6 +22,7 @@ use tokio::sync::{Notify, mpsc};
 use wire::{EventBody, EventEnvelope};
 
 use crate::config::Config;
+use crate::gallery::WATCH_LIST;
 use crate::outbox::{Outbox, Priority};
 
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ pub struct PublishStats {
 pub fn priority_of(env: &EventEnvelope) -> Priority {
     match &env.body {
         EventBody::WatchlistHit(_) => Priority::Alert,
-        EventBody::FaceMatch(m) if m.identity.list == "watch" => Priority::Alert,
+        EventBody::FaceMatch(m) if m.identity.list == WATCH_LIST => Priority::Alert,
         EventBody::FaceMatch(_) | EventBody::UnknownPerson(_) | EventBody::GateCrossing(_) => {
             Priority::Event
         }

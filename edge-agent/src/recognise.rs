@@ -18,30 +18,7 @@ pub struct FaceResult {
     pub is_match: bool,
 }
 
-/// Why a photo could not be enrolled.
-#[derive(Debug, Clone, PartialEq)]
-pub enum EnrolSkip {
-    NoFace,
-    SeveralFaces(usize),
-    TooSmall { side_px: u32, min_px: u32 },
-    Unalignable,
-}
-
-impl std::fmt::Display for EnrolSkip {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            EnrolSkip::NoFace => write!(f, "no face found"),
-            EnrolSkip::SeveralFaces(n) => write!(f, "{n} faces found, exactly one is needed"),
-            EnrolSkip::TooSmall { side_px, min_px } => {
-                write!(
-                    f,
-                    "face is {side_px} px, smaller than the {min_px} px minimum"
-                )
-            }
-            EnrolSkip::Unalignable => write!(f, "face landmarks could not be aligned"),
-        }
-    }
-}
+pub use models::EnrolSkip;
 
 /// Detector + embedder + operating point.
 #[derive(Debug, Clone)]
@@ -106,22 +83,6 @@ impl Recogniser {
         &self,
         image: RgbView<'_>,
     ) -> Result<Result<Vec<f32>, EnrolSkip>, ModelError> {
-        let faces = self.models.detector.detect(image)?;
-        let face = match faces.as_slice() {
-            [] => return Ok(Err(EnrolSkip::NoFace)),
-            [one] => one,
-            many => return Ok(Err(EnrolSkip::SeveralFaces(many.len()))),
-        };
-        if face.min_side() < self.min_face_px as f32 {
-            return Ok(Err(EnrolSkip::TooSmall {
-                side_px: face.min_side() as u32,
-                min_px: self.min_face_px,
-            }));
-        }
-        let Some(crop) = self.models.embedder.align(image, face) else {
-            return Ok(Err(EnrolSkip::Unalignable));
-        };
-        let mut e = self.models.embedder.embed(&[crop])?;
-        Ok(e.pop().ok_or(EnrolSkip::Unalignable))
+        self.models.single_face_embedding(image, self.min_face_px)
     }
 }

@@ -13,18 +13,22 @@ pub enum BrokerError {
     Thread(String),
 }
 
-/// Starts rumqttd on its own thread, listening on `addr` (MQTT 3.1.1).
-pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
+/// Starts rumqttd on its own thread, listening on `v4` (MQTT 3.1.1: the edges) and `v5`
+/// (MQTT 5: the bridges, with shared subscriptions). Both listeners share one router, so
+/// what an edge publishes reaches the bridges.
+pub fn start_embedded(v4: SocketAddr, v5: SocketAddr) -> Result<(), BrokerError> {
     // rumqttd only logs a bind failure on its own thread; check first for a clear error.
-    TcpListener::bind(addr)
-        .map(drop)
-        .map_err(|e| BrokerError::Listen {
-            addr,
-            reason: e.to_string(),
-        })?;
-    let server = ServerSettings {
-        name: "v4".into(),
-        listen: addr,
+    for addr in [v4, v5] {
+        TcpListener::bind(addr)
+            .map(drop)
+            .map_err(|e| BrokerError::Listen {
+                addr,
+                reason: e.to_string(),
+            })?;
+    }
+    let server = |name: &str, listen: SocketAddr| ServerSettings {
+        name: name.into(),
+        listen,
         tls: None,
         next_connection_delay_ms: 1,
         connections: ConnectionSettings {
@@ -45,7 +49,8 @@ pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
             max_segment_count: 10,
             ..Default::default()
         },
-        v4: Some(HashMap::from([("v4".to_string(), server)])),
+        v4: Some(HashMap::from([("v4".to_string(), server("v4", v4))])),
+        v5: Some(HashMap::from([("v5".to_string(), server("v5", v5))])),
         ..Default::default()
     };
     std::thread::Builder::new()
@@ -59,17 +64,19 @@ pub fn start_embedded(addr: SocketAddr) -> Result<(), BrokerError> {
         .map_err(|e| BrokerError::Thread(e.to_string()))?;
     // The broker binds on its own thread: wait until it accepts connections.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
-        .is_err()
-    {
-        if std::time::Instant::now() > deadline {
-            return Err(BrokerError::Listen {
-                addr,
-                reason: "broker did not start listening within 10 s".into(),
-            });
+    for addr in [v4, v5] {
+        while std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(200))
+            .is_err()
+        {
+            if std::time::Instant::now() > deadline {
+                return Err(BrokerError::Listen {
+                    addr,
+                    reason: "broker did not start listening within 10 s".into(),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        std::thread::sleep(std::time::Duration::from_millis(20));
     }
-    tracing::info!(%addr, "embedded MQTT broker started");
+    tracing::info!(%v4, %v5, "embedded MQTT broker started");
     Ok(())
 }

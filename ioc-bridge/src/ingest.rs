@@ -1,20 +1,35 @@
-//! MQTT ingest: subscribe to every edge's events, validate, store, then acknowledge.
+//! MQTT ingest: an MQTT 5 shared subscription to every edge's events, validation, batched
+//! idempotent storage, then acknowledgement.
+//!
+//! ```text
+//!  broker ──$share/{group}/gw/v1/+/+/events/+──▶ poll task ──bounded channel──▶ batcher
+//!                                                                               │ validate
+//!                                                                               │ one transaction
+//!                                                                               ▼ commit
+//!             PUBACKs (in order) ◀── after commit ──  EventAck per edge on gw/v1/{s}/{e}/acks
+//! ```
 //!
 //! Manual acknowledgements: the PUBACK for an event goes back only after its row is committed,
 //! so an event the broker considers delivered is always in the database. A malformed message
-//! goes to quarantine (and is acknowledged, so it is not redelivered forever); a database error
-//! leaves the message unacknowledged so the broker redelivers it after reconnection.
+//! goes to quarantine (and is acknowledged, so it is not redelivered forever). When the
+//! database is down the batch is kept in memory, unacknowledged, and written again with
+//! back-off until it succeeds; meanwhile the channel fills and the broker holds the rest.
+//! Several bridges in one share group split the events; an edge's acknowledgement comes from
+//! whichever stored its event.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
-use tokio::sync::mpsc;
+use rumqttc::v5::mqttbytes::QoS;
+use rumqttc::v5::mqttbytes::v5::{Packet, Publish, SubscribeReasonCode};
+use rumqttc::v5::{AsyncClient, ConnectionError, Event, EventLoop, MqttOptions};
+use tokio::sync::{broadcast, mpsc};
 use wire::EventEnvelope;
 
-use crate::config::MqttConfig;
-use crate::store::{Inserted, Store};
+use crate::config::{IngestConfig, MqttConfig};
+use crate::store::{Inserted, Store, StoreError};
 
 #[derive(Debug, Default)]
 pub struct IngestStats {
@@ -23,6 +38,47 @@ pub struct IngestStats {
     pub duplicates: AtomicU64,
     pub quarantined: AtomicU64,
     pub store_errors: AtomicU64,
+    pub batches: AtomicU64,
+}
+
+/// What the live wall is told about each newly stored event (no picture bytes).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LiveEvent {
+    pub event_id: String,
+    pub site_id: String,
+    pub edge_id: String,
+    pub camera_id: String,
+    pub kind: String,
+    pub captured_at: String,
+    pub person_id: Option<String>,
+    pub person_name: Option<String>,
+    pub snapshot_sha256: Option<String>,
+    pub payload: serde_json::Value,
+}
+
+impl LiveEvent {
+    fn of(env: &EventEnvelope) -> Self {
+        let (person_id, person_name) = match &env.body {
+            wire::EventBody::FaceMatch(m) | wire::EventBody::WatchlistHit(m) => (
+                Some(m.identity.person_id.clone()),
+                Some(m.identity.name.clone()),
+            ),
+            _ => (None, None),
+        };
+        Self {
+            event_id: env.event_id.to_string(),
+            site_id: env.site_id.clone(),
+            edge_id: env.edge_id.clone(),
+            camera_id: env.camera_id.clone(),
+            kind: env.body.kind().into(),
+            captured_at: crate::store::ts(env.captured_at),
+            person_id,
+            person_name,
+            snapshot_sha256: env.snapshot.as_ref().map(|s| s.sha256.clone()),
+            payload: serde_json::from_str(&env.body.payload_json())
+                .unwrap_or(serde_json::Value::Null),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,25 +93,49 @@ pub enum IngestError {
     Timeout { host: String, port: u16, secs: u64 },
 }
 
+/// The running ingest: its client (also used to push gallery updates to edges), statistics
+/// and the feed of newly stored events.
+#[derive(Clone)]
+pub struct Ingest {
+    pub client: AsyncClient,
+    pub stats: Arc<IngestStats>,
+    pub live: broadcast::Sender<LiveEvent>,
+}
+
+/// The topic filters the bridge subscribes to.
+fn filters(cfg: &MqttConfig) -> [String; 2] {
+    [
+        format!(
+            "$share/{}/{}",
+            cfg.share_group,
+            wire::topics::events_filter_all()
+        ),
+        format!("{}/+/+/status", wire::TOPIC_ROOT),
+    ]
+}
+
 /// Connects, subscribes, and spawns the ingest tasks.
 pub async fn start(
     cfg: &MqttConfig,
+    ingest: &IngestConfig,
     store: Store,
-    stats: Arc<IngestStats>,
-) -> Result<AsyncClient, IngestError> {
+) -> Result<Ingest, IngestError> {
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_manual_acks(true);
     // Persistent session: events published while the bridge is away wait in the broker.
-    opts.set_clean_session(false);
-    opts.set_max_packet_size(wire::MAX_ENVELOPE_BYTES + 4096, 64 * 1024);
-    let (client, mut eventloop) = AsyncClient::new(opts, 256);
+    opts.set_clean_start(false);
+    opts.set_session_expiry_interval(Some(cfg.session_expiry_secs));
+    opts.set_max_packet_size(Some((wire::MAX_ENVELOPE_BYTES + 4096) as u32));
+    opts.set_receive_maximum(Some(1024));
+    let (client, mut eventloop) = AsyncClient::new(opts, 4096);
     let secs = cfg.connect_timeout_secs;
+    let subs = filters(cfg);
     // Ready only once subscribed: messages published after start() returns are never missed.
     let ready = async {
         wait_connack(&mut eventloop).await?;
-        subscribe(&client).await;
-        wait_subacks(&mut eventloop, SUBSCRIPTIONS).await
+        subscribe(&client, &subs).await;
+        wait_subacks(&mut eventloop, subs.len()).await
     };
     match tokio::time::timeout(Duration::from_secs(secs), ready).await {
         Err(_) => {
@@ -74,26 +154,36 @@ pub async fn start(
         }
         Ok(Ok(())) => {}
     }
-    let (tx, rx) = mpsc::channel::<Publish>(1024);
-    tokio::spawn(poll(eventloop, client.clone(), tx));
-    tokio::spawn(handle(rx, client.clone(), store, stats));
-    tracing::info!(host = %cfg.host, port = cfg.port, "ingest connected");
-    Ok(client)
+    let stats = Arc::new(IngestStats::default());
+    let (live, _) = broadcast::channel(1024);
+    let (tx, rx) = mpsc::channel::<Publish>(4 * ingest.batch_max.max(64));
+    tokio::spawn(poll(eventloop, client.clone(), tx, subs));
+    tokio::spawn(handle(
+        rx,
+        client.clone(),
+        store,
+        stats.clone(),
+        live.clone(),
+        ingest.clone(),
+    ));
+    tracing::info!(host = %cfg.host, port = cfg.port, group = %cfg.share_group, "ingest connected (MQTT 5, shared subscription)");
+    Ok(Ingest {
+        client,
+        stats,
+        live,
+    })
 }
-
-/// Number of topic filters `subscribe` asks for.
-const SUBSCRIPTIONS: usize = 2;
 
 async fn wait_subacks(eventloop: &mut EventLoop, mut n: usize) -> Result<(), String> {
     while n > 0 {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::SubAck(ack))) => {
-                if ack
+                if let Some(c) = ack
                     .return_codes
                     .iter()
-                    .any(|c| matches!(c, rumqttc::SubscribeReasonCode::Failure))
+                    .find(|c| !matches!(c, SubscribeReasonCode::Success(_)))
                 {
-                    return Err("broker refused the subscription".into());
+                    return Err(format!("broker refused the subscription: {c:?}"));
                 }
                 n -= 1;
             }
@@ -104,11 +194,8 @@ async fn wait_subacks(eventloop: &mut EventLoop, mut n: usize) -> Result<(), Str
     Ok(())
 }
 
-async fn subscribe(client: &AsyncClient) {
-    for filter in [
-        wire::topics::events_filter_all(),
-        format!("{}/+/+/status", wire::TOPIC_ROOT),
-    ] {
+async fn subscribe(client: &AsyncClient, subs: &[String]) {
+    for filter in subs {
         if let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await {
             tracing::error!(%filter, error = %e, "subscribe failed");
         }
@@ -125,7 +212,12 @@ async fn wait_connack(eventloop: &mut EventLoop) -> Result<(), String> {
     }
 }
 
-async fn poll(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Publish>) {
+async fn poll(
+    mut eventloop: EventLoop,
+    client: AsyncClient,
+    tx: mpsc::Sender<Publish>,
+    subs: [String; 2],
+) {
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
@@ -138,11 +230,12 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Pu
                 // task can deadlock when the request queue is full.
                 if !ack.session_present {
                     let c = client.clone();
-                    tokio::spawn(async move { subscribe(&c).await });
+                    let subs = subs.clone();
+                    tokio::spawn(async move { subscribe(&c, &subs).await });
                 }
             }
             Ok(_) => {}
-            Err(rumqttc::ConnectionError::RequestsDone) => return,
+            Err(ConnectionError::RequestsDone) => return,
             Err(e) => {
                 tracing::warn!(error = %e, "ingest lost the broker; reconnecting");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -151,100 +244,193 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, tx: mpsc::Sender<Pu
     }
 }
 
+/// One received message, classified.
+enum Item {
+    Status {
+        site: String,
+        edge: String,
+        state: String,
+        raw: String,
+    },
+    Event(Box<EventEnvelope>),
+    Reject {
+        reason: String,
+        /// Parsed envelopes that are quarantined are acknowledged to their edge as well:
+        /// sending them again would not change the verdict.
+        ack_to: Option<(String, String, uuid::Uuid)>,
+    },
+}
+
+fn classify(p: &Publish) -> Item {
+    let topic = String::from_utf8_lossy(&p.topic);
+    let parts: Vec<&str> = topic.split('/').collect();
+    if topic.ends_with("/status") && parts.len() == 5 {
+        let raw = String::from_utf8_lossy(&p.payload).into_owned();
+        let state = serde_json::from_str::<serde_json::Value>(&raw)
+            .ok()
+            .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
+            .unwrap_or_else(|| "unknown".into());
+        return Item::Status {
+            site: parts[2].into(),
+            edge: parts[3].into(),
+            state,
+            raw,
+        };
+    }
+    let env = match EventEnvelope::parse(&p.payload) {
+        Ok(env) => env,
+        Err(e) => {
+            return Item::Reject {
+                reason: e.to_string(),
+                ack_to: None,
+            };
+        }
+    };
+    let expected = wire::topics::events(&env.site_id, &env.edge_id, &env.camera_id);
+    if expected != topic {
+        return Item::Reject {
+            reason: format!("envelope belongs on {expected}, arrived on {topic}"),
+            ack_to: Some((env.site_id.clone(), env.edge_id.clone(), env.event_id)),
+        };
+    }
+    Item::Event(Box::new(env))
+}
+
 async fn handle(
     mut rx: mpsc::Receiver<Publish>,
     client: AsyncClient,
     store: Store,
     stats: Arc<IngestStats>,
+    live: broadcast::Sender<LiveEvent>,
+    cfg: IngestConfig,
 ) {
-    while let Some(p) = rx.recv().await {
-        stats.received.fetch_add(1, Ordering::Relaxed);
-        let (ack, stored) = process(&p, &store, &stats).await;
-        if ack && let Err(e) = client.ack(&p).await {
-            tracing::warn!(error = %e, "could not acknowledge a message");
+    let wait = Duration::from_millis(cfg.batch_wait_ms);
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + wait;
+        while batch.len() < cfg.batch_max {
+            match rx.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(p)) => batch.push(p),
+                        _ => break,
+                    }
+                }
+            }
         }
-        // Application-level acknowledgement to the edge: it deletes the event from its
-        // outbox only now that the row is committed (new or already there).
-        if let Some((site, edge, id)) = stored {
+        stats
+            .received
+            .fetch_add(batch.len() as u64, Ordering::Relaxed);
+        let acks = store_batch(&batch, &store, &stats, &live).await;
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        // Committed: acknowledge to the broker, in the order received...
+        for p in &batch {
+            if let Err(e) = client.ack(p).await {
+                tracing::warn!(error = %e, "could not acknowledge a message");
+            }
+        }
+        // ...and to each edge, which deletes the events from its outbox only now.
+        for ((site, edge), ids) in acks {
             let topic = wire::topics::acks(&site, &edge);
-            let payload = wire::EventAck::new(vec![id]).to_json();
+            let payload = wire::EventAck::new(ids).to_json();
             if let Err(e) = client
                 .publish(topic, QoS::AtLeastOnce, false, payload)
                 .await
             {
-                tracing::warn!(error = %e, "could not acknowledge an event to its edge");
+                tracing::warn!(error = %e, "could not acknowledge events to their edge");
             }
         }
     }
 }
 
-/// Returns whether the message may be acknowledged (stored, duplicate, or quarantined), and
-/// for a committed event its (site, edge, event id) to acknowledge to the edge.
-async fn process(
-    p: &Publish,
+type EdgeAcks = BTreeMap<(String, String), Vec<uuid::Uuid>>;
+
+/// Writes a batch until it is committed (retrying with back-off while the database is
+/// down); returns the event ids to acknowledge to each edge.
+async fn store_batch(
+    batch: &[Publish],
     store: &Store,
     stats: &IngestStats,
-) -> (bool, Option<(String, String, uuid::Uuid)>) {
-    let topic = p.topic.as_str();
-    let parts: Vec<&str> = topic.split('/').collect();
-    if topic.ends_with("/status") && parts.len() == 5 {
-        let status = String::from_utf8_lossy(&p.payload).into_owned();
-        let state = serde_json::from_str::<serde_json::Value>(&status)
-            .ok()
-            .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
-            .unwrap_or_else(|| "unknown".into());
-        if let Err(e) = store
-            .upsert_edge_status(parts[2], parts[3], &state, &status)
-            .await
-        {
-            tracing::error!(error = %e, "edge status not stored");
+    live: &broadcast::Sender<LiveEvent>,
+) -> EdgeAcks {
+    let mut acks: EdgeAcks = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut rejects = Vec::new();
+    for p in batch {
+        match classify(p) {
+            Item::Status {
+                site,
+                edge,
+                state,
+                raw,
+            } => {
+                retry("edge status", stats, || {
+                    store.upsert_edge_status(&site, &edge, &state, &raw)
+                })
+                .await;
+            }
+            Item::Event(env) => events.push((p, *env)),
+            Item::Reject { reason, ack_to } => rejects.push((p, reason, ack_to)),
         }
-        return (true, None);
     }
-    let reject = |reason: String| async move {
-        stats.quarantined.fetch_add(1, Ordering::Relaxed);
-        tracing::warn!(topic, %reason, "message quarantined");
-        match store.quarantine(topic, &reason, &p.payload).await {
-            Ok(()) => true,
-            Err(e) => {
-                stats.store_errors.fetch_add(1, Ordering::Relaxed);
-                tracing::error!(error = %e, "quarantine write failed; message left unacknowledged");
-                false
+    if !events.is_empty() {
+        let envs: Vec<EventEnvelope> = events.iter().map(|(_, e)| e.clone()).collect();
+        let results = retry("event batch", stats, || store.insert_batch(&envs)).await;
+        for ((p, env), r) in events.iter().zip(results) {
+            match r {
+                Ok(inserted) => {
+                    if inserted == Inserted::New {
+                        stats.stored.fetch_add(1, Ordering::Relaxed);
+                        let _ = live.send(LiveEvent::of(env));
+                    } else {
+                        stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                    }
+                    acks.entry((env.site_id.clone(), env.edge_id.clone()))
+                        .or_default()
+                        .push(env.event_id);
+                }
+                Err(e) => rejects.push((
+                    p,
+                    e.to_string(),
+                    Some((env.site_id.clone(), env.edge_id.clone(), env.event_id)),
+                )),
             }
         }
-    };
-    let env = match EventEnvelope::parse(&p.payload) {
-        Ok(env) => env,
-        Err(e) => return (reject(e.to_string()).await, None),
-    };
-    // Parsed envelopes are acknowledged to their edge once kept, stored or quarantined:
-    // sending a quarantined one again would not change the verdict.
-    let done = Some((env.site_id.clone(), env.edge_id.clone(), env.event_id));
-    let expected = wire::topics::events(&env.site_id, &env.edge_id, &env.camera_id);
-    if expected != topic {
-        let kept = reject(format!(
-            "envelope belongs on {expected}, arrived on {topic}"
-        ))
-        .await;
-        return (kept, None);
     }
-    match store.insert_event(&env).await {
-        Ok(Inserted::New) => {
-            stats.stored.fetch_add(1, Ordering::Relaxed);
-            (true, done)
+    for (p, reason, ack_to) in rejects {
+        let topic = String::from_utf8_lossy(&p.topic).into_owned();
+        stats.quarantined.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(%topic, %reason, "message quarantined");
+        retry("quarantine", stats, || {
+            store.quarantine(&topic, &reason, &p.payload)
+        })
+        .await;
+        if let Some((site, edge, id)) = ack_to {
+            acks.entry((site, edge)).or_default().push(id);
         }
-        Ok(Inserted::Duplicate) => {
-            stats.duplicates.fetch_add(1, Ordering::Relaxed);
-            (true, done)
-        }
-        Err(crate::store::StoreError::Snapshot { reason, .. }) => {
-            let kept = reject(format!("snapshot: {reason}")).await;
-            (kept, if kept { done } else { None })
-        }
-        Err(e) => {
-            stats.store_errors.fetch_add(1, Ordering::Relaxed);
-            tracing::error!(event_id = %env.event_id, error = %e, "event not stored; left unacknowledged for redelivery");
-            (false, None)
+    }
+    acks
+}
+
+/// Runs a store operation until it succeeds, backing off from 200 ms to 5 s; every failure is
+/// counted and logged. Nothing received is dropped while the database is down.
+async fn retry<T, F, Fut>(what: &str, stats: &IngestStats, mut op: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, StoreError>>,
+{
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match op().await {
+            Ok(v) => return v,
+            Err(e) => {
+                stats.store_errors.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(error = %e, "{what} not stored; kept unacknowledged and retried in {delay:?}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use ioc_bridge::config::{Config, DEFAULT_CONFIG};
 use ioc_bridge::http::{AppState, router};
-use ioc_bridge::ingest::{self, IngestStats};
+use ioc_bridge::ingest;
 use ioc_bridge::store::Store;
 
 #[derive(Parser)]
@@ -37,6 +37,30 @@ enum Cmd {
     },
     /// Print the documented default config.
     PrintDefaultConfig,
+    /// Manage user accounts.
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCmd {
+    /// Add a user or change their password and role; the password is read from stdin.
+    Add {
+        #[arg(long, short)]
+        config: PathBuf,
+        #[arg(long)]
+        username: String,
+        /// operator, police, security or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// List the users.
+    List {
+        #[arg(long, short)]
+        config: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -63,6 +87,7 @@ fn main() -> ExitCode {
                 Ok(ExitCode::from(2))
             }
         },
+        Cmd::User { cmd } => user_cmd(cmd),
         Cmd::Serve { config } => match Config::load(&config) {
             Ok(cfg) => serve(cfg),
             Err(e) => {
@@ -80,24 +105,81 @@ fn main() -> ExitCode {
     }
 }
 
-fn serve(cfg: Config) -> Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("starting the async runtime")?;
-    rt.block_on(async move {
-        let store = Store::open_sqlite(&cfg.store.sqlite_path).await?;
+        .context("starting the async runtime")
+}
+
+fn user_cmd(cmd: UserCmd) -> Result<ExitCode> {
+    let (UserCmd::Add { config, .. } | UserCmd::List { config }) = &cmd;
+    let cfg = match Config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    runtime()?.block_on(async move {
+        let store = Store::open(&cfg.store).await?;
+        match cmd {
+            UserCmd::Add { username, role, .. } => {
+                wire::validate_id("username", &username)?;
+                if ioc_bridge::auth::Role::parse(&role).is_none() {
+                    anyhow::bail!("role {role:?} is not one of {:?}", ioc_bridge::auth::ROLES);
+                }
+                let mut password = String::new();
+                std::io::stdin()
+                    .read_line(&mut password)
+                    .context("reading the password from stdin")?;
+                let password = password.trim_end_matches(['\r', '\n']);
+                let hash = ioc_bridge::auth::hash_password(password)?;
+                store.upsert_user(&username, &hash, &role).await?;
+                println!("user {username} ({role}) saved");
+            }
+            UserCmd::List { .. } => {
+                for u in store.list_users().await? {
+                    println!("{}\t{}\t{}", u.username, u.role, u.created_at);
+                }
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+fn serve(cfg: Config) -> Result<ExitCode> {
+    runtime()?.block_on(async move {
+        let store = Store::open(&cfg.store).await?;
         if cfg.mqtt.embedded {
-            let addr: SocketAddr = cfg
+            let v4: SocketAddr = cfg
                 .mqtt
                 .embedded_listen
                 .parse()
                 .context("mqtt.embedded_listen")?;
-            ioc_bridge::broker::start_embedded(addr)?;
+            let v5: SocketAddr = cfg
+                .mqtt
+                .embedded_listen_v5
+                .parse()
+                .context("mqtt.embedded_listen_v5")?;
+            ioc_bridge::broker::start_embedded(v4, v5)?;
         }
-        let stats = Arc::new(IngestStats::default());
-        let _client = ingest::start(&cfg.mqtt, store.clone(), stats.clone()).await?;
+        let faces = match &cfg.models {
+            Some(m) => Some(
+                ioc_bridge::faces::FaceService::start(m)
+                    .context("loading the face models for enrolment and face search")?,
+            ),
+            None => {
+                tracing::warn!("no [models] section: enrolment and face search are off");
+                None
+            }
+        };
+        let ingest = ingest::start(&cfg.mqtt, &cfg.ingest, store.clone()).await?;
+        tokio::spawn(ioc_bridge::retention::run(
+            store.clone(),
+            cfg.retention.clone(),
+        ));
         let addr: SocketAddr = cfg.http.listen.parse().context("http.listen")?;
         let listener = tokio::net::TcpListener::bind(addr)
             .await
@@ -105,8 +187,14 @@ fn serve(cfg: Config) -> Result<ExitCode> {
         let local = listener.local_addr().context("HTTP listener address")?;
         // One line on stdout that scripts and people can read.
         println!("ioc-bridge dashboard: http://{local}/");
-        tracing::info!(%local, db = %cfg.store.sqlite_path.display(), "serving");
-        axum::serve(listener, router(AppState { store, stats }))
+        tracing::info!(%local, backend = ?store.backend(), "serving");
+        let state = AppState {
+            store,
+            ingest,
+            faces,
+            cfg: Arc::new(cfg),
+        };
+        axum::serve(listener, router(state))
             .with_graceful_shutdown(async {
                 let _ = tokio::signal::ctrl_c().await;
                 tracing::info!("shutting down");

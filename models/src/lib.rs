@@ -102,6 +102,57 @@ impl FaceModels {
             OnnxEmbedder::load(load_manifest(manifests_dir, embedder_id)?, models_dir, opts)?;
         Ok(Self { detector, embedder })
     }
+
+    /// The embedding of the one usable face of an enrolment photo (or a face-search probe):
+    /// exactly one face, at least `min_face_px` on its shorter side, alignable.
+    pub fn single_face_embedding(
+        &self,
+        image: RgbView<'_>,
+        min_face_px: u32,
+    ) -> Result<Result<Vec<f32>, EnrolSkip>, ModelError> {
+        let faces = self.detector.detect(image)?;
+        let face = match faces.as_slice() {
+            [] => return Ok(Err(EnrolSkip::NoFace)),
+            [one] => one,
+            many => return Ok(Err(EnrolSkip::SeveralFaces(many.len()))),
+        };
+        if face.min_side() < min_face_px as f32 {
+            return Ok(Err(EnrolSkip::TooSmall {
+                side_px: face.min_side() as u32,
+                min_px: min_face_px,
+            }));
+        }
+        let Some(crop) = self.embedder.align(image, face) else {
+            return Ok(Err(EnrolSkip::Unalignable));
+        };
+        let mut e = self.embedder.embed(&[crop])?;
+        Ok(e.pop().ok_or(EnrolSkip::Unalignable))
+    }
+}
+
+/// Why a photo cannot be enrolled (or searched with).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EnrolSkip {
+    NoFace,
+    SeveralFaces(usize),
+    TooSmall { side_px: u32, min_px: u32 },
+    Unalignable,
+}
+
+impl std::fmt::Display for EnrolSkip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnrolSkip::NoFace => write!(f, "no face found"),
+            EnrolSkip::SeveralFaces(n) => write!(f, "{n} faces found, exactly one is needed"),
+            EnrolSkip::TooSmall { side_px, min_px } => {
+                write!(
+                    f,
+                    "face is {side_px} px, smaller than the {min_px} px minimum"
+                )
+            }
+            EnrolSkip::Unalignable => write!(f, "face landmarks could not be aligned"),
+        }
+    }
 }
 
 /// Default locations inside a checkout: `<workspace>/models/manifests` and

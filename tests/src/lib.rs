@@ -198,14 +198,24 @@ impl Proc {
     }
 }
 
-/// A running ioc-bridge with its embedded broker on free ports and SQLite in `dir`.
+/// A running ioc-bridge with its embedded broker on free ports and SQLite in `dir`, and a
+/// logged-in admin session for the API.
 #[derive(Debug)]
 pub struct Bridge {
     pub proc: Proc,
     pub http: String,
+    /// Where edges connect (MQTT 3.1.1).
     pub mqtt_port: u16,
     pub db: PathBuf,
+    pub config: PathBuf,
+    /// `gw_session=...` for the Cookie header.
+    pub cookie: String,
+    pub csrf: String,
 }
+
+/// The test admin's credentials.
+pub const TEST_USER: &str = "tester";
+pub const TEST_PASSWORD: &str = "correct-horse-battery";
 
 impl Bridge {
     pub fn start(dir: &Path) -> Result<Self> {
@@ -213,21 +223,38 @@ impl Bridge {
     }
 
     /// Like [`Bridge::start`], but with `external_broker` set the bridge uses that broker port
-    /// on 127.0.0.1 instead of embedding one.
+    /// on 127.0.0.1 (mosquitto, MQTT 5) instead of embedding one.
     pub fn start_with(dir: &Path, external_broker: Option<u16>) -> Result<Self> {
+        Self::start_custom(dir, external_broker, "")
+    }
+
+    /// Like [`Bridge::start_with`], with extra TOML appended to the config (`[models]`,
+    /// `[store]` overrides go in `store_toml`: when it contains `[store]` it replaces the
+    /// SQLite default).
+    pub fn start_custom(dir: &Path, external_broker: Option<u16>, extra: &str) -> Result<Self> {
         let mqtt_port = external_broker.unwrap_or_else(free_port);
+        let v5_port = if external_broker.is_some() {
+            mqtt_port
+        } else {
+            free_port()
+        };
         let http_port = free_port();
         let db = dir.join("ioc.db");
         let cfg = dir.join("ioc-bridge.toml");
+        let store = if extra.contains("[store]") {
+            String::new()
+        } else {
+            format!("[store]\nsqlite_path = \"{}\"\n", db.display())
+        };
         std::fs::write(
             &cfg,
             format!(
                 "[http]\nlisten = \"127.0.0.1:{http_port}\"\n[mqtt]\nembedded = {}\nembedded_listen = \"127.0.0.1:{mqtt_port}\"\n\
-                 host = \"127.0.0.1\"\nport = {mqtt_port}\nclient_id = \"ioc-bridge-test\"\n[store]\nsqlite_path = \"{}\"\n",
+                 embedded_listen_v5 = \"127.0.0.1:{v5_port}\"\nhost = \"127.0.0.1\"\nport = {v5_port}\nclient_id = \"ioc-bridge-test\"\n{store}{extra}",
                 external_broker.is_none(),
-                db.display()
             ),
         )?;
+        add_user(&cfg, TEST_USER, "admin", TEST_PASSWORD)?;
         let log = dir.join("ioc-bridge.log");
         let mut child = Command::new(bin("ioc-bridge"))
             .args(["serve", "--config"])
@@ -244,22 +271,69 @@ impl Bridge {
             }
         });
         let line = rx
-            .recv_timeout(Duration::from_secs(30))
+            .recv_timeout(Duration::from_secs(60))
             .map_err(|_| anyhow!("ioc-bridge did not start:\n{}", proc.log_text()))?;
         let http = line
             .split_once("dashboard: ")
             .map(|(_, u)| u.trim_end_matches('/').to_string())
             .ok_or_else(|| anyhow!("unexpected first line {line:?}"))?;
+        let (cookie, csrf) = login(&http, TEST_USER, TEST_PASSWORD)?;
         Ok(Self {
             proc,
             http,
             mqtt_port,
             db,
+            config: cfg,
+            cookie,
+            csrf,
         })
     }
 
     pub fn get(&self, path: &str) -> Result<serde_json::Value> {
-        get_json(&format!("{}{path}", self.http))
+        let url = format!("{}{path}", self.http);
+        let mut resp = ureq::get(&url)
+            .header("Cookie", &self.cookie)
+            .call()
+            .with_context(|| format!("GET {url}"))?;
+        Ok(resp.body_mut().read_json()?)
+    }
+
+    /// POSTs JSON with the session and CSRF token; returns (status, body).
+    pub fn post(&self, path: &str, body: &serde_json::Value) -> Result<(u16, serde_json::Value)> {
+        self.send("POST", path, Some(body))
+    }
+
+    /// A request with the session and CSRF token; error statuses are returned, not raised.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> Result<(u16, serde_json::Value)> {
+        let url = format!("{}{path}", self.http);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = match (method, body) {
+            ("POST", Some(b)) => agent
+                .post(&url)
+                .header("Cookie", &self.cookie)
+                .header("X-CSRF-Token", &self.csrf)
+                .send_json(b)?,
+            ("DELETE", _) => agent
+                .delete(&url)
+                .header("Cookie", &self.cookie)
+                .header("X-CSRF-Token", &self.csrf)
+                .call()?,
+            _ => bail!("unsupported request {method} {path}"),
+        };
+        let status = resp.status().as_u16();
+        let v = resp
+            .body_mut()
+            .read_json()
+            .unwrap_or(serde_json::Value::Null);
+        Ok((status, v))
     }
 
     /// Polls `path` until `pred` holds or `timeout`.
@@ -281,6 +355,50 @@ impl Bridge {
             std::thread::sleep(Duration::from_millis(200));
         }
     }
+}
+
+/// `ioc-bridge user add` with the password on stdin.
+pub fn add_user(cfg: &Path, username: &str, role: &str, password: &str) -> Result<()> {
+    let mut child = Command::new(bin("ioc-bridge"))
+        .args(["user", "add", "--config"])
+        .arg(cfg)
+        .args(["--username", username, "--role", role])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        std::io::Write::write_all(&mut stdin, format!("{password}\n").as_bytes())?;
+    }
+    let out = child.wait_with_output()?;
+    if !out.status.success() {
+        bail!(
+            "ioc-bridge user add failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+/// Logs in; returns the Cookie header value and the CSRF token.
+pub fn login(http: &str, username: &str, password: &str) -> Result<(String, String)> {
+    let mut resp = ureq::post(&format!("{http}/api/login"))
+        .send_json(serde_json::json!({ "username": username, "password": password }))
+        .with_context(|| format!("log in as {username}"))?;
+    let cookie = resp
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow!("no session cookie"))?;
+    let v: serde_json::Value = resp.body_mut().read_json()?;
+    let csrf = v["csrf_token"]
+        .as_str()
+        .ok_or_else(|| anyhow!("no csrf_token in {v}"))?
+        .to_owned();
+    Ok((cookie, csrf))
 }
 
 pub fn get_json(url: &str) -> Result<serde_json::Value> {
@@ -389,6 +507,18 @@ pub fn enrol_celebrities(
     people: &[(&str, &[&str])],
     replace: bool,
 ) -> Result<()> {
+    enrol_celebrities_on(cfg, dir, tag, people, "staff", replace)
+}
+
+/// [`enrol_celebrities`] onto a given gallery list (`watch` for the watch list).
+pub fn enrol_celebrities_on(
+    cfg: &Path,
+    dir: &Path,
+    tag: &str,
+    people: &[(&str, &[&str])],
+    list: &str,
+    replace: bool,
+) -> Result<()> {
     let root = dir.join(tag);
     for (person, files) in people {
         let d = root.join(person);
@@ -403,7 +533,8 @@ pub fn enrol_celebrities(
     cmd.args(["enrol", "--config"])
         .arg(cfg)
         .arg("--photos")
-        .arg(&root);
+        .arg(&root)
+        .args(["--list", list]);
     if replace {
         cmd.arg("--replace");
     }

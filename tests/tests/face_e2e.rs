@@ -167,6 +167,7 @@ fn enrolled_people_who_appear_reach_the_ioc_by_name_and_nobody_else_does() {
         // The snapshot is stored and served as a JPEG.
         let sha = e["snapshot_sha256"].as_str().expect("snapshot");
         let resp = ureq::get(&format!("{}/api/snapshots/{sha}", bridge.http))
+            .header("Cookie", &bridge.cookie)
             .call()
             .expect("snapshot");
         assert_eq!(

@@ -254,6 +254,38 @@ impl EventBody {
             EventBody::GateCount(_) => "gate_count",
         }
     }
+
+    /// The payload object alone, as JSON text.
+    pub fn payload_json(&self) -> String {
+        let v = match self {
+            EventBody::FaceMatch(m) | EventBody::WatchlistHit(m) => serde_json::to_string(m),
+            EventBody::UnknownPerson(u) => serde_json::to_string(u),
+            EventBody::GateCrossing(c) => serde_json::to_string(c),
+            EventBody::GateCount(c) => serde_json::to_string(c),
+        };
+        v.unwrap_or_else(|_| "null".into())
+    }
+}
+
+/// A licence plate folded for matching: upper case, only letters and digits (no dots, dashes
+/// or spaces), and the characters a camera confuses mapped onto one (`O`/`D`/`Q` -> `0`,
+/// `I`/`L`/`T` -> `1`, `B` -> `8`, `S` -> `5`, `Z` -> `2`, `G` -> `6`, `A` -> `4`). Two readings of
+/// the same plate that differ only by such confusions get the same key.
+pub fn plate_key(plate: &str) -> String {
+    plate
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| match c.to_ascii_uppercase() {
+            'O' | 'D' | 'Q' => '0',
+            'I' | 'L' | 'T' => '1',
+            'B' => '8',
+            'S' => '5',
+            'Z' => '2',
+            'G' => '6',
+            'A' => '4',
+            c => c,
+        })
+        .collect()
 }
 
 /// Which way a gate line was crossed.
@@ -467,6 +499,15 @@ impl EventEnvelope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plate_keys_agree_for_readings_that_differ_only_by_confusable_characters() {
+        assert_eq!(plate_key("51G-123.45"), plate_key("5IG 123 4S"));
+        assert_eq!(plate_key("59-X1 234.56"), plate_key("59X1-234.56"));
+        assert_eq!(plate_key("30A-888.88"), plate_key("304-BBB.BB"));
+        assert_ne!(plate_key("51G-123.45"), plate_key("51G-123.46"));
+        assert_eq!(plate_key("51g-123.45"), "516123 45".replace(' ', ""));
+    }
 
     #[test]
     fn a_gallery_update_round_trips_and_bad_ones_are_named() {
