@@ -94,7 +94,7 @@ impl GateAnalytics {
                 max_coast_secs: t.max_coast_ms as f32 / 1000.0,
                 ..TrackerParams::default()
             }),
-            monitor: GateMonitor::new(gates, zones),
+            monitor: GateMonitor::with_confirm(gates, zones, t.gate_confirm_frames),
             counter: MinuteCounter::default(),
             current: Vec::new(),
             ended: Vec::new(),

@@ -308,6 +308,9 @@ pub struct TrackingConfig {
     pub min_hits: u32,
     /// How long a track survives without detections (occlusion) before it ends.
     pub max_coast_ms: u64,
+    /// Analysed frames in a row a person must be seen beyond a gate line's dead band before
+    /// they count as having crossed it (1: at once). 2 ignores one-frame jumps of a box.
+    pub gate_confirm_frames: u32,
 }
 
 impl Default for TrackingConfig {
@@ -318,6 +321,7 @@ impl Default for TrackingConfig {
             iou_min: 0.2,
             min_hits: 2,
             max_coast_ms: 1500,
+            gate_confirm_frames: 2,
         }
     }
 }
@@ -542,6 +546,12 @@ impl Config {
             p.push(format!(
                 "tracking.min_hits must be 1-30, got {}",
                 t.min_hits
+            ));
+        }
+        if !(1..=10).contains(&t.gate_confirm_frames) {
+            p.push(format!(
+                "tracking.gate_confirm_frames must be 1-10, got {}",
+                t.gate_confirm_frames
             ));
         }
         if t.max_coast_ms > 60_000 {

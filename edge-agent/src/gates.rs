@@ -112,6 +112,10 @@ pub struct GateMonitor {
     zones: Vec<Zone>,
     /// (gate index, track) -> last side outside the dead band.
     sides: HashMap<(usize, u64), Side>,
+    /// (gate index, track) -> a different side seen, and how many observations in a row.
+    pending: HashMap<(usize, u64), (Side, u32)>,
+    /// Observations in a row on the new side before a track's side changes (1: at once).
+    confirm: u32,
     /// (zone index, track) present.
     inside: HashMap<(usize, u64), bool>,
 }
@@ -126,10 +130,19 @@ pub fn anchor(bbox: [f32; 4], frame_w: u32, frame_h: u32) -> [f32; 2] {
 
 impl GateMonitor {
     pub fn new(gates: Vec<GateLine>, zones: Vec<Zone>) -> Self {
+        Self::with_confirm(gates, zones, 1)
+    }
+
+    /// Like [`GateMonitor::new`], but a track's side of a line changes only after `confirm`
+    /// observations in a row beyond the dead band: a one-frame jump of a box (a stride, a
+    /// detector outlier) does not cross a line and back.
+    pub fn with_confirm(gates: Vec<GateLine>, zones: Vec<Zone>, confirm: u32) -> Self {
         Self {
             gates,
             zones,
             sides: HashMap::new(),
+            pending: HashMap::new(),
+            confirm: confirm.max(1),
             inside: HashMap::new(),
         }
     }
@@ -143,7 +156,19 @@ impl GateMonitor {
         let mut crossings = Vec::new();
         for (gi, g) in self.gates.iter().enumerate() {
             let Some(now) = g.side(p) else { continue };
-            match self.sides.insert((gi, track_id), now) {
+            let key = (gi, track_id);
+            if self.sides.get(&key).is_some_and(|s| *s != now) {
+                let seen = match self.pending.get(&key) {
+                    Some((side, n)) if *side == now => n + 1,
+                    _ => 1,
+                };
+                if seen < self.confirm {
+                    self.pending.insert(key, (now, seen));
+                    continue;
+                }
+            }
+            self.pending.remove(&key);
+            match self.sides.insert(key, now) {
                 Some(before) if before != now => {
                     let left_to_right = before == Side::Left;
                     let direction = if left_to_right == g.in_is_left_to_right {
@@ -178,6 +203,7 @@ impl GateMonitor {
     /// Forgets a removed track; returns the zones it was still inside (now left).
     pub fn forget(&mut self, track_id: u64) -> Vec<ZoneChange> {
         self.sides.retain(|(_, t), _| *t != track_id);
+        self.pending.retain(|(_, t), _| *t != track_id);
         let mut left = Vec::new();
         for (zi, z) in self.zones.iter().enumerate() {
             if self.inside.remove(&(zi, track_id)) == Some(true) {
@@ -275,6 +301,24 @@ mod tests {
         ys.iter()
             .flat_map(|y| m.observe(track, [0.5, *y]).0)
             .collect()
+    }
+
+    #[test]
+    fn a_one_frame_jump_across_the_line_and_back_is_not_a_crossing_when_confirmation_is_asked() {
+        let mut m = GateMonitor::with_confirm(vec![gate()], vec![], 2);
+        let far_above = [0.5, 0.3];
+        let far_below = [0.5, 0.8];
+        assert!(m.observe(1, far_above).0.is_empty());
+        assert!(m.observe(1, far_above).0.is_empty());
+        // A detector outlier puts the feet below the line for one frame only.
+        assert!(m.observe(1, far_below).0.is_empty());
+        assert!(m.observe(1, far_above).0.is_empty());
+        assert!(m.observe(1, far_above).0.is_empty());
+        // Really walking across: counted once, on the second frame beyond the band.
+        assert!(m.observe(1, far_below).0.is_empty());
+        let (c, _) = m.observe(1, far_below);
+        assert_eq!(c.len(), 1);
+        assert!(m.observe(1, far_below).0.is_empty());
     }
 
     #[test]

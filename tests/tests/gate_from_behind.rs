@@ -45,12 +45,24 @@ fn people_seen_only_from_behind_are_counted_once_each_way_at_the_labelled_moment
         "",
     )
     .expect("config");
-    // The entrance: a line across the bottom of the picture, crossed upwards by whoever walks
-    // in from below the camera. The side door: a line near the right edge.
+    // The camera looks down at the room from just behind the door: people are cut off by the
+    // bottom edge as they come in (feet at y = 1.0), and stand with their feet at y = 0.86-0.95.
+    // The entrance is a line at y = 0.96 (dead band +-0.01), crossed upwards by
+    // whoever walks in; the side door a vertical line at x = 0.75 they cross on the way out
+    // (they stand at x = 0.56-0.64).
     let text = std::fs::read_to_string(&cfg).expect("config text")
-        + "[[cameras.gates]]\nid = \"entrance\"\na = [0.05, 0.92]\nb = [0.8, 0.92]\nin_direction = \"right_to_left\"\n\
-           [[cameras.gates]]\nid = \"side-door\"\na = [0.9, 0.3]\nb = [0.9, 1.0]\nin_direction = \"left_to_right\"\n";
+        + "[[cameras.gates]]\nid = \"entrance\"\na = [0.05, 0.96]\nb = [0.7, 0.96]\nin_direction = \"right_to_left\"\nmargin = 0.01\n\
+           [[cameras.gates]]\nid = \"side-door\"\na = [0.75, 0.5]\nb = [0.75, 1.0]\nin_direction = \"left_to_right\"\n";
     std::fs::write(&cfg, text).expect("write config");
+    // A gallery as on a real gate (nobody in the video is in it).
+    enrol_celebrities(
+        &cfg,
+        dir.path(),
+        "enrol",
+        &[("angelina_jolie", &["img1.jpg"])],
+        false,
+    )
+    .expect("enrol");
 
     let (code, out, err) = run_to_end(
         Command::new(bin("edge-agent"))
