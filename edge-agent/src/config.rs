@@ -136,7 +136,9 @@ pub struct OutboxConfig {
     /// Directory of the outbox (one file per event).
     pub dir: PathBuf,
     /// Largest total size of the events waiting; when full, per-minute counts give way first,
-    /// then ordinary events; alerts last (every loss is counted in the metrics).
+    /// then ordinary events; alerts last (every loss is counted in the metrics). An event larger
+    /// than this (a big snapshot) can never wait and is counted as lost: keep it well above
+    /// the largest snapshot, at least 64 KiB.
     pub max_bytes: u64,
     /// Events sent and not yet acknowledged, at most.
     pub in_flight_window: usize,
@@ -442,9 +444,9 @@ impl Config {
         if o.dir.as_os_str().is_empty() {
             p.push("outbox.dir is empty".into());
         }
-        if o.max_bytes < 1024 * 1024 {
+        if o.max_bytes < 64 * 1024 {
             p.push(format!(
-                "outbox.max_bytes must be at least 1 MiB (1048576), got {}",
+                "outbox.max_bytes must be at least 64 KiB (65536), got {}",
                 o.max_bytes
             ));
         }

@@ -585,7 +585,7 @@ impl Store {
         until: &str,
     ) -> Result<Vec<MinuteCount>, StoreError> {
         let mut q = sqlx::query(
-            "SELECT site_id, camera_id, gate_id, minute_start, SUM(entries), SUM(exits) FROM gate_counts \
+            "SELECT site_id, camera_id, gate_id, minute_start, CAST(SUM(entries) AS BIGINT), CAST(SUM(exits) AS BIGINT) FROM gate_counts \
              WHERE minute_start >= $1 AND minute_start < $2 AND ($3 = '' OR site_id = $3) \
              GROUP BY site_id, camera_id, gate_id, minute_start ORDER BY minute_start, site_id, camera_id, gate_id",
         );

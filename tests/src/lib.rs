@@ -544,3 +544,97 @@ pub fn enrol_celebrities_on(
     }
     Ok(())
 }
+
+/// A throwaway PostgreSQL server (Debian's `postgresql` package, installed by
+/// `scripts/setup.sh`) on 127.0.0.1 with its data under `dir`; stopped when dropped.
+#[derive(Debug)]
+pub struct Postgres {
+    pub url: String,
+    data: PathBuf,
+    bin: PathBuf,
+    as_root: bool,
+}
+
+/// Finds Debian's PostgreSQL server binaries (`/usr/lib/postgresql/<version>/bin`).
+fn postgres_bin() -> Result<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .context("PostgreSQL is not installed (scripts/setup.sh installs Debian's postgresql)")?
+        .filter_map(Result::ok)
+        .map(|e| e.path().join("bin"))
+        .filter(|p| p.join("initdb").is_file())
+        .collect();
+    found.sort();
+    found
+        .pop()
+        .ok_or_else(|| anyhow!("no initdb under /usr/lib/postgresql"))
+}
+
+fn run_as_postgres(as_root: bool, cmd: &str) -> Result<()> {
+    let out = if as_root {
+        // initdb refuses to run as root: run it as the postgres user.
+        Command::new("su")
+            .args(["postgres", "-s", "/bin/sh", "-c", cmd])
+            .output()?
+    } else {
+        Command::new("sh").args(["-c", cmd]).output()?
+    };
+    if !out.status.success() {
+        bail!(
+            "{cmd} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(())
+}
+
+impl Postgres {
+    /// initdb + pg_ctl start on a free port (about 4 s); creates database `ioc`.
+    pub fn start(dir: &Path) -> Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = postgres_bin()?;
+        let as_root = Command::new("id")
+            .arg("-u")
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+            .unwrap_or(false);
+        let base = dir.join("pg");
+        std::fs::create_dir_all(&base)?;
+        // The postgres user must reach the data directory through the temporary folder.
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755))?;
+        std::fs::set_permissions(&base, std::fs::Permissions::from_mode(0o777))?;
+        let port = free_port();
+        let data = base.join("data");
+        let b = bin.display();
+        run_as_postgres(
+            as_root,
+            &format!(
+                "{b}/initdb -D {d} -U postgres --auth=trust -E UTF8 >/dev/null && \
+                 {b}/pg_ctl -D {d} -l {l} -o '-p {port} -c listen_addresses=127.0.0.1 -k {s} -c fsync=off' -w start >/dev/null && \
+                 {b}/psql -h 127.0.0.1 -p {port} -U postgres -c 'CREATE DATABASE ioc' >/dev/null",
+                d = data.display(),
+                l = base.join("log").display(),
+                s = base.display(),
+            ),
+        )?;
+        Ok(Self {
+            url: format!("postgres://postgres@127.0.0.1:{port}/ioc"),
+            data,
+            bin,
+            as_root,
+        })
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let _ = run_as_postgres(
+            self.as_root,
+            &format!(
+                "{}/pg_ctl -D {} -m immediate stop >/dev/null",
+                self.bin.display(),
+                self.data.display()
+            ),
+        );
+    }
+}

@@ -582,13 +582,17 @@ fn ctrl_c_stops_the_cameras_flushes_the_open_minute_and_leaves_nothing_unacknowl
         dir.path(),
         port,
         &gallery,
-        &[("gate-1", format!("file://{}", video.display()))],
+        &[
+            ("gate-1", format!("file://{}", video.display())),
+            ("gate-2", format!("file://{}", video.display())),
+        ],
         "",
     )
     .expect("config");
     let outbox = dir.path().join("outbox");
-    // Real time (a 60 s clip), with a gate line so that per-minute counts are kept in memory
-    // until their minute ends or the agent stops.
+    // Real time (a 60 s clip). gate-1 recognises faces frame by frame (an event per
+    // appearance); gate-2 has a gate line, so its per-minute counts are kept in memory until
+    // their minute ends or the agent stops.
     let text = std::fs::read_to_string(&cfg)
         .expect("config text")
         .replace("fast_file = true", "fast_file = false")
@@ -623,6 +627,7 @@ fn ctrl_c_stops_the_cameras_flushes_the_open_minute_and_leaves_nothing_unacknowl
         })
         .expect("events flow");
     let interrupted_at = chrono::Utc::now();
+    let sigint_after = t0.elapsed();
     let st = Command::new("kill")
         .args(["-INT", &agent.id().to_string()])
         .status()
@@ -674,6 +679,7 @@ fn ctrl_c_stops_the_cameras_flushes_the_open_minute_and_leaves_nothing_unacknowl
     let open_minute = interrupted_at.timestamp() / 60 * 60;
     let counted = list.iter().any(|e| {
         e["kind"] == "gate_count"
+            && e["camera_id"] == "gate-2"
             && e["payload"]["gate_id"] == "main"
             && e["payload"]["minute_start"]
                 .as_str()
