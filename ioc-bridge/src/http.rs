@@ -412,22 +412,17 @@ async fn stream_events(
     audit(&s, &who, "watch_live", "events", String::new()).await;
     let rx = s.ingest.live.subscribe();
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
-        loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    let data = serde_json::to_string(&ev).unwrap_or_default();
-                    return Some((Ok(SseEvent::default().event("stored").data(data)), rx));
-                }
-                // A slow browser missed some: tell it, so it can reload the list.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    return Some((
-                        Ok(SseEvent::default().event("lagged").data(n.to_string())),
-                        rx,
-                    ));
-                }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        let ev = match rx.recv().await {
+            Ok(ev) => SseEvent::default()
+                .event("stored")
+                .data(serde_json::to_string(&ev).unwrap_or_default()),
+            // A slow browser missed some: tell it, so it can reload the list.
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                SseEvent::default().event("lagged").data(n.to_string())
             }
-        }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+        };
+        Some((Ok(ev), rx))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
