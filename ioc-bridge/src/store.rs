@@ -1103,7 +1103,7 @@ async fn insert_one(
     let res = sqlx::query(
         "INSERT INTO events (event_id, schema_version, site_id, edge_id, camera_id, kind, captured_at, stream_pts_ms, \
          received_at, person_id, person_name, person_list, distance, snapshot_sha256, plate, plate_key, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9, $10, $11, $12, CAST($13 AS DOUBLE PRECISION), $14, $15, $16, $17) \
          ON CONFLICT (event_id) DO NOTHING",
     )
     .bind(env.event_id.to_string())
@@ -1113,12 +1113,15 @@ async fn insert_one(
     .bind(env.camera_id.clone())
     .bind(env.body.kind().to_owned())
     .bind(captured.clone())
-    .bind(env.stream_pts_ms.map(|v| v.min(i64::MAX as u64) as i64))
+    // Nullable numbers travel as text and are cast in SQL: PostgreSQL caches a statement with
+    // the parameter types of its first use, and a NULL typed otherwise would break later
+    // executions that carry a number.
+    .bind(env.stream_pts_ms.map(|v| v.min(i64::MAX as u64).to_string()))
     .bind(received.to_owned())
     .bind(person_id.clone())
     .bind(person_name.clone())
     .bind(person_list)
-    .bind(distance)
+    .bind(distance.map(|d| d.to_string()))
     .bind(snapshot_sha)
     .bind(plate)
     .bind(plate_key)
