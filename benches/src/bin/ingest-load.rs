@@ -28,7 +28,7 @@ fn envelope(site: &str, edge: &str, camera: &str, n: u64) -> EventEnvelope {
         stream_pts_ms: Some(n * 200),
         body: EventBody::GateCrossing(GateCrossing {
             gate_id: "main".into(),
-            direction: if n % 2 == 0 {
+            direction: if n.is_multiple_of(2) {
                 CrossingDirection::In
             } else {
                 CrossingDirection::Out
