@@ -2,7 +2,6 @@
 //! models crate and manifests as the edges, on one named thread behind a bounded queue:
 //! inference never runs on the async runtime's workers.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::mpsc::{SyncSender, TrySendError, sync_channel};
 
@@ -143,9 +142,4 @@ impl EmbedderInfo {
     pub fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
         models::face::distance(self.metric, a, b)
     }
-}
-
-/// Whether a path looks like a models config that exists (for friendlier errors).
-pub fn models_present(cfg: &ModelsConfig) -> bool {
-    Path::new(&cfg.manifests_dir).is_dir() && Path::new(&cfg.dir).is_dir()
 }

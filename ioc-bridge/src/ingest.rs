@@ -356,7 +356,7 @@ async fn store_batch(
     live: &broadcast::Sender<LiveEvent>,
 ) -> EdgeAcks {
     let mut acks: EdgeAcks = BTreeMap::new();
-    let mut events = Vec::new();
+    let (mut pubs, mut envs) = (Vec::new(), Vec::new());
     let mut rejects = Vec::new();
     for p in batch {
         match classify(p) {
@@ -371,14 +371,16 @@ async fn store_batch(
                 })
                 .await;
             }
-            Item::Event(env) => events.push((p, *env)),
+            Item::Event(env) => {
+                pubs.push(p);
+                envs.push(*env);
+            }
             Item::Reject { reason, ack_to } => rejects.push((p, reason, ack_to)),
         }
     }
-    if !events.is_empty() {
-        let envs: Vec<EventEnvelope> = events.iter().map(|(_, e)| e.clone()).collect();
+    if !envs.is_empty() {
         let results = retry("event batch", stats, || store.insert_batch(&envs)).await;
-        for ((p, env), r) in events.iter().zip(results) {
+        for ((p, env), r) in pubs.iter().zip(&envs).zip(results) {
             match r {
                 Ok(inserted) => {
                     if inserted == Inserted::New {

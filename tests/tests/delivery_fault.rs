@@ -99,18 +99,7 @@ fn every_event_arrives_exactly_once_when_the_broker_dies_and_comes_back_mid_run(
     let before_outage = bridge.get("/api/events?limit=1000").expect("events")["count"]
         .as_u64()
         .unwrap_or(0);
-    let metrics = |name: &str| -> Option<f64> {
-        let body = ureq::get(&format!("http://127.0.0.1:{metrics_port}/metrics"))
-            .call()
-            .ok()?
-            .body_mut()
-            .read_to_string()
-            .ok()?;
-        body.lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.rsplit(' ').next())
-            .and_then(|v| v.parse().ok())
-    };
+    let metrics = |name: &str| metric(metrics_port, name);
     let fps_seen = (0..25).any(|_| {
         let ok =
             metrics("gatewatch_camera_analysed_fps{camera=\"gate-1\"}").is_some_and(|v| v > 0.0);
