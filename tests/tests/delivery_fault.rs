@@ -547,7 +547,7 @@ fn a_full_outbox_gives_up_ordinary_events_and_keeps_every_watch_list_alert() {
 }
 
 /// Outbox size for the outbox-full test: a few events with their face snapshots.
-const OUTBOX_BYTES: u64 = 120_000;
+const OUTBOX_BYTES: u64 = 200_000;
 
 #[test]
 fn ctrl_c_stops_the_cameras_flushes_the_open_minute_and_leaves_nothing_unacknowledged() {
