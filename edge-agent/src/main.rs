@@ -186,10 +186,15 @@ fn run_cmd(cfg: Config) -> Result<ExitCode> {
     // Everything that can be wrong is checked before any camera starts.
     let models = edge_agent::load_models(&cfg).context("loading face models")?;
     let rec = edge_agent::recogniser(&cfg, models);
-    let gallery =
-        Gallery::load(&cfg.gallery.path, &rec.embedder_identity()).with_context(|| {
-            "loading the gallery (enrol people first with `edge-agent enrol`)".to_string()
-        })?;
+    if !cfg.gallery.path.exists() {
+        tracing::warn!(
+            path = %cfg.gallery.path.display(),
+            "no gallery file yet: starting with an empty gallery; the IOC sends its gallery when \
+             this edge comes online (or enrol locally with `edge-agent enrol`)"
+        );
+    }
+    let gallery = edge_agent::enrol::open_or_new(&cfg.gallery.path, &rec)
+        .with_context(|| format!("loading the gallery {}", cfg.gallery.path.display()))?;
     tracing::info!(
         people = gallery.people().len(),
         samples = gallery.sample_count(),

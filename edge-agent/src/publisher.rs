@@ -60,9 +60,10 @@ pub fn priority_of(env: &EventEnvelope) -> Priority {
     match &env.body {
         EventBody::WatchlistHit(_) => Priority::Alert,
         EventBody::FaceMatch(m) if m.identity.list == WATCH_LIST => Priority::Alert,
-        EventBody::FaceMatch(_) | EventBody::UnknownPerson(_) | EventBody::GateCrossing(_) => {
-            Priority::Event
-        }
+        EventBody::FaceMatch(_)
+        | EventBody::UnknownPerson(_)
+        | EventBody::GateCrossing(_)
+        | EventBody::PlateRead(_) => Priority::Event,
         EventBody::GateCount(_) => Priority::Count,
     }
 }
@@ -81,17 +82,39 @@ pub struct Publisher {
     sender: tokio::task::JoinHandle<()>,
 }
 
+/// What the retained status message says about this edge.
+#[derive(Debug, Clone)]
+struct StatusInfo {
+    site_id: String,
+    edge_id: String,
+    cameras: Vec<String>,
+}
+
+impl StatusInfo {
+    fn of(cfg: &Config) -> Self {
+        Self {
+            site_id: cfg.site_id.clone(),
+            edge_id: cfg.edge_id.clone(),
+            cameras: cfg.cameras.iter().map(|c| c.id.clone()).collect(),
+        }
+    }
+
+    fn payload(&self, state: &str) -> Vec<u8> {
+        json!({
+            "schema_version": wire::SCHEMA_VERSION,
+            "site_id": self.site_id,
+            "edge_id": self.edge_id,
+            "state": state,
+            "cameras": self.cameras,
+            "at": chrono::Utc::now(),
+        })
+        .to_string()
+        .into_bytes()
+    }
+}
+
 fn status_payload(cfg: &Config, state: &str) -> Vec<u8> {
-    json!({
-        "schema_version": wire::SCHEMA_VERSION,
-        "site_id": cfg.site_id,
-        "edge_id": cfg.edge_id,
-        "state": state,
-        "cameras": cfg.cameras.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
-        "at": chrono::Utc::now(),
-    })
-    .to_string()
-    .into_bytes()
+    StatusInfo::of(cfg).payload(state)
 }
 
 fn lock(o: &Mutex<Outbox>) -> std::sync::MutexGuard<'_, Outbox> {
@@ -165,6 +188,8 @@ impl Publisher {
             PollCtx {
                 ack_topic,
                 gallery_topic,
+                status_topic: status_topic.clone(),
+                status: StatusInfo::of(cfg),
                 gallery_tx,
                 outbox: outbox.clone(),
                 stats: stats.clone(),
@@ -396,6 +421,8 @@ async fn wait_connack(eventloop: &mut EventLoop) -> Result<(), String> {
 struct PollCtx {
     ack_topic: String,
     gallery_topic: String,
+    status_topic: String,
+    status: StatusInfo,
     gallery_tx: mpsc::Sender<Vec<u8>>,
     outbox: Arc<Mutex<Outbox>>,
     stats: Arc<PublishStats>,
@@ -431,15 +458,27 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, cx: PollCtx) {
                 cx.stats.resend_rounds.fetch_add(1, Ordering::Relaxed);
                 cx.connected.store(true, Ordering::SeqCst);
                 tracing::info!("reconnected to the MQTT broker; resending unacknowledged events");
-                if !ack.session_present {
-                    let c = client.clone();
-                    let topics = [cx.ack_topic.clone(), cx.gallery_topic.clone()];
-                    tokio::spawn(async move {
-                        for t in topics {
-                            let _ = c.subscribe(t, QoS::AtLeastOnce).await;
-                        }
-                    });
-                }
+                // Subscribe again (a clean session forgets), then say online again: the IOC
+                // answers an online edge with its gallery, which must find the subscription
+                // in place. From another task: awaiting requests here could deadlock.
+                let c = client.clone();
+                let topics = if ack.session_present {
+                    Vec::new()
+                } else {
+                    vec![cx.ack_topic.clone(), cx.gallery_topic.clone()]
+                };
+                let (status_topic, online) = (cx.status_topic.clone(), cx.status.payload("online"));
+                tokio::spawn(async move {
+                    for t in topics {
+                        let _ = c.subscribe(t, QoS::AtLeastOnce).await;
+                    }
+                    if let Err(e) = c
+                        .publish(status_topic, QoS::AtLeastOnce, true, online)
+                        .await
+                    {
+                        tracing::warn!(error = %e, "online status not republished after reconnecting");
+                    }
+                });
                 cx.notify.notify_one();
             }
             Ok(Event::Outgoing(rumqttc::Outgoing::Disconnect)) => return,

@@ -73,8 +73,26 @@ pub enum Permission {
     Admin,
 }
 
+/// Checks a user name: 1-64 characters from `A-Z a-z 0-9 . _ - @` (so `nguyen.van.an` and
+/// e-mail-like names work).
+pub fn validate_username(name: &str) -> Result<(), AuthError> {
+    let ok = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(AuthError::BadUsername {
+            got: name.to_owned(),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
+    #[error("user name {got:?} is not valid: use 1-64 characters from A-Z a-z 0-9 . _ - @")]
+    BadUsername { got: String },
     #[error("password hashing failed: {0}")]
     Hash(String),
     #[error("password must be at least {min} characters (got {got})")]
@@ -162,6 +180,22 @@ mod tests {
         assert!(Role::Admin.may(Permission::Admin));
         for r in ROLES {
             assert_eq!(Role::parse(r).map(Role::as_str), Some(r));
+        }
+    }
+
+    #[test]
+    fn user_names_with_dots_and_at_signs_are_fine_and_spaces_or_slashes_are_not() {
+        for ok in [
+            "nguyen.van.an",
+            "lan",
+            "csgt_hcm-01",
+            "an@ioc.quangninh.gov.vn",
+        ] {
+            assert!(validate_username(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "nguyễn", "a b", "a/b", &"x".repeat(65)] {
+            let e = validate_username(bad).expect_err("refused");
+            assert!(e.to_string().contains("1-64 characters"), "{e}");
         }
     }
 

@@ -59,7 +59,8 @@ pub struct MqttConfig {
     #[serde(default = "default_connect_timeout_secs")]
     pub connect_timeout_secs: u64,
     /// How long the broker keeps this bridge's session (and queues its messages) while it is
-    /// away.
+    /// away. Short by default: in a share group the broker goes on handing a dead bridge its
+    /// share until the session expires (the edges send those events again, unacknowledged).
     #[serde(default = "default_session_expiry_secs")]
     pub session_expiry_secs: u32,
 }
@@ -80,7 +81,7 @@ fn default_connect_timeout_secs() -> u64 {
     10
 }
 fn default_session_expiry_secs() -> u32 {
-    86_400
+    120
 }
 
 /// Which database holds the events.
@@ -133,12 +134,17 @@ pub struct RetentionConfig {
     pub face_events_days: u32,
     /// Gate crossings (with their snapshots).
     pub crossing_events_days: u32,
+    /// Plate readings (personal data: a plate names its owner), with their snapshots.
+    pub plate_events_days: u32,
     /// Per-minute counts (`gate_count` events and the count table).
     pub counts_days: u32,
     /// Visitors are deleted this many days after their validity ended.
     pub expired_visitors_days: u32,
     /// The audit log.
     pub audit_days: u32,
+    /// Records of people removed at the IOC, kept so that edges offline at the time drop
+    /// them when they reconnect.
+    pub gallery_tombstones_days: u32,
     /// How often the purge runs.
     pub interval_secs: u64,
 }
@@ -148,9 +154,11 @@ impl Default for RetentionConfig {
         Self {
             face_events_days: 30,
             crossing_events_days: 90,
+            plate_events_days: 90,
             counts_days: 730,
             expired_visitors_days: 7,
             audit_days: 365,
+            gallery_tombstones_days: 90,
             interval_secs: 3600,
         }
     }

@@ -262,6 +262,9 @@ async fn login(
         .unwrap_or(false);
     if !ok {
         tracing::warn!(user = %b.username, "failed log-in");
+        s.store
+            .audit(&b.username, "login_failed", &b.username, "wrong password")
+            .await?;
         return Err(denied());
     }
     let token = auth::random_token();
@@ -811,7 +814,7 @@ async fn remove_person(
     Path(id): Path<String>,
 ) -> ApiResult<Json<serde_json::Value>> {
     let who = require(&s, &headers, &Method::DELETE, Permission::Enrol).await?;
-    if !s.store.delete_person(&id).await? {
+    if !s.store.delete_person(&id, &who.username).await? {
         return Err(ApiError::not_found(format!("no person {id}")));
     }
     let mut edges = Vec::new();
@@ -948,7 +951,23 @@ async fn list_edges(
     headers: HeaderMap,
 ) -> ApiResult<Json<serde_json::Value>> {
     require(&s, &headers, &Method::GET, Permission::ViewEvents).await?;
-    Ok(Json(json!({ "edges": s.store.list_edges().await? })))
+    let mut edges = s.store.list_edges().await?;
+    let cameras = s.store.list_cameras().await?;
+    for e in &mut edges {
+        let online = e["state"] == "online";
+        let mine: Vec<serde_json::Value> = cameras
+            .iter()
+            .filter(|c| c["site_id"] == e["site_id"] && c["edge_id"] == e["edge_id"])
+            .map(|c| {
+                let mut c = c.clone();
+                // While the edge is offline its cameras' last statuses may be out of date.
+                c["stale"] = (!online).into();
+                c
+            })
+            .collect();
+        e["cameras"] = mine.into();
+    }
+    Ok(Json(json!({ "edges": edges })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -991,7 +1010,7 @@ async fn add_user(
 ) -> ApiResult<Json<serde_json::Value>> {
     let who = require(&s, &headers, &Method::POST, Permission::Admin).await?;
     let Json(b) = body.map_err(|e| ApiError::bad(e.body_text()))?;
-    wire::validate_id("username", &b.username).map_err(|e| ApiError::bad(e.to_string()))?;
+    auth::validate_username(&b.username).map_err(|e| ApiError::bad(e.to_string()))?;
     if Role::parse(&b.role).is_none() {
         return Err(ApiError::bad(format!(
             "role {:?} is not one of {:?}",

@@ -100,10 +100,14 @@ pub struct Ingest {
     pub client: AsyncClient,
     pub stats: Arc<IngestStats>,
     pub live: broadcast::Sender<LiveEvent>,
+    /// `(site_id, edge_id)` of every edge that announces itself online (on start and after
+    /// each reconnect): the gallery sync sends it the IOC's gallery.
+    pub online: broadcast::Sender<(String, String)>,
 }
 
-/// The topic filters the bridge subscribes to.
-fn filters(cfg: &MqttConfig) -> [String; 2] {
+/// The topic filters the bridge subscribes to: events (shared), edge and camera statuses
+/// (retained; every bridge keeps them).
+fn filters(cfg: &MqttConfig) -> [String; 3] {
     [
         format!(
             "$share/{}/{}",
@@ -111,14 +115,17 @@ fn filters(cfg: &MqttConfig) -> [String; 2] {
             wire::topics::events_filter_all()
         ),
         format!("{}/+/+/status", wire::TOPIC_ROOT),
+        format!("{}/+/+/cameras/+/status", wire::TOPIC_ROOT),
     ]
 }
 
-/// Connects, subscribes, and spawns the ingest tasks.
+/// Connects, subscribes, and spawns the ingest tasks. Edges announcing themselves online are
+/// sent on `online` (subscribe to it before calling, or retained announcements are missed).
 pub async fn start(
     cfg: &MqttConfig,
     ingest: &IngestConfig,
     store: Store,
+    online: broadcast::Sender<(String, String)>,
 ) -> Result<Ingest, IngestError> {
     let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(30));
@@ -163,7 +170,10 @@ pub async fn start(
         client.clone(),
         store,
         stats.clone(),
-        live.clone(),
+        Feeds {
+            live: live.clone(),
+            online: online.clone(),
+        },
         ingest.clone(),
     ));
     tracing::info!(host = %cfg.host, port = cfg.port, group = %cfg.share_group, "ingest connected (MQTT 5, shared subscription)");
@@ -171,6 +181,7 @@ pub async fn start(
         client,
         stats,
         live,
+        online,
     })
 }
 
@@ -216,7 +227,7 @@ async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
     tx: mpsc::Sender<Publish>,
-    subs: [String; 2],
+    subs: [String; 3],
 ) {
     loop {
         match eventloop.poll().await {
@@ -246,6 +257,13 @@ async fn poll(
 
 /// One received message, classified.
 enum Item {
+    CameraStatus {
+        site: String,
+        edge: String,
+        camera: String,
+        state: String,
+        raw: String,
+    },
     Status {
         site: String,
         edge: String,
@@ -264,12 +282,23 @@ enum Item {
 fn classify(p: &Publish) -> Item {
     let topic = String::from_utf8_lossy(&p.topic);
     let parts: Vec<&str> = topic.split('/').collect();
-    if topic.ends_with("/status") && parts.len() == 5 {
+    if topic.ends_with("/status")
+        && (parts.len() == 5 || (parts.len() == 7 && parts[4] == "cameras"))
+    {
         let raw = String::from_utf8_lossy(&p.payload).into_owned();
         let state = serde_json::from_str::<serde_json::Value>(&raw)
             .ok()
             .and_then(|v| v.get("state").and_then(|s| s.as_str()).map(str::to_owned))
             .unwrap_or_else(|| "unknown".into());
+        if parts.len() == 7 {
+            return Item::CameraStatus {
+                site: parts[2].into(),
+                edge: parts[3].into(),
+                camera: parts[5].into(),
+                state,
+                raw,
+            };
+        }
         return Item::Status {
             site: parts[2].into(),
             edge: parts[3].into(),
@@ -296,12 +325,18 @@ fn classify(p: &Publish) -> Item {
     Item::Event(Box::new(env))
 }
 
+/// Where stored messages are announced inside the bridge.
+struct Feeds {
+    live: broadcast::Sender<LiveEvent>,
+    online: broadcast::Sender<(String, String)>,
+}
+
 async fn handle(
     mut rx: mpsc::Receiver<Publish>,
     client: AsyncClient,
     store: Store,
     stats: Arc<IngestStats>,
-    live: broadcast::Sender<LiveEvent>,
+    feeds: Feeds,
     cfg: IngestConfig,
 ) {
     let wait = Duration::from_millis(cfg.batch_wait_ms);
@@ -323,7 +358,7 @@ async fn handle(
         stats
             .received
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let acks = store_batch(&batch, &store, &stats, &live).await;
+        let acks = store_batch(&batch, &store, &stats, &feeds).await;
         stats.batches.fetch_add(1, Ordering::Relaxed);
         // Committed: acknowledge to the broker, in the order received...
         for p in &batch {
@@ -353,7 +388,7 @@ async fn store_batch(
     batch: &[Publish],
     store: &Store,
     stats: &IngestStats,
-    live: &broadcast::Sender<LiveEvent>,
+    feeds: &Feeds,
 ) -> EdgeAcks {
     let mut acks: EdgeAcks = BTreeMap::new();
     let (mut pubs, mut envs) = (Vec::new(), Vec::new());
@@ -368,6 +403,22 @@ async fn store_batch(
             } => {
                 retry("edge status", stats, || {
                     store.upsert_edge_status(&site, &edge, &state, &raw)
+                })
+                .await;
+                if state == "online" {
+                    // No receiver (no gallery sync configured) is fine.
+                    let _ = feeds.online.send((site, edge));
+                }
+            }
+            Item::CameraStatus {
+                site,
+                edge,
+                camera,
+                state,
+                raw,
+            } => {
+                retry("camera status", stats, || {
+                    store.upsert_camera_status(&site, &edge, &camera, &state, &raw)
                 })
                 .await;
             }
@@ -385,7 +436,7 @@ async fn store_batch(
                 Ok(inserted) => {
                     if inserted == Inserted::New {
                         stats.stored.fetch_add(1, Ordering::Relaxed);
-                        let _ = live.send(LiveEvent::of(env));
+                        let _ = feeds.live.send(LiveEvent::of(env));
                     } else {
                         stats.duplicates.fetch_add(1, Ordering::Relaxed);
                     }

@@ -126,7 +126,7 @@ fn user_cmd(cmd: UserCmd) -> Result<ExitCode> {
         let store = Store::open(&cfg.store).await?;
         match cmd {
             UserCmd::Add { username, role, .. } => {
-                wire::validate_id("username", &username)?;
+                ioc_bridge::auth::validate_username(&username)?;
                 if ioc_bridge::auth::Role::parse(&role).is_none() {
                     anyhow::bail!("role {role:?} is not one of {:?}", ioc_bridge::auth::ROLES);
                 }
@@ -175,7 +175,21 @@ fn serve(cfg: Config) -> Result<ExitCode> {
                 None
             }
         };
-        let ingest = ingest::start(&cfg.mqtt, &cfg.ingest, store.clone()).await?;
+        let (online, online_rx) = tokio::sync::broadcast::channel(1024);
+        let ingest = ingest::start(&cfg.mqtt, &cfg.ingest, store.clone(), online).await?;
+        match &faces {
+            Some(f) => {
+                tokio::spawn(ioc_bridge::gallery_sync::run(
+                    store.clone(),
+                    ingest.client.clone(),
+                    f.embedder.clone(),
+                    online_rx,
+                ));
+            }
+            None => {
+                tracing::warn!("no [models] section: edges coming online are not sent the gallery")
+            }
+        }
         tokio::spawn(ioc_bridge::retention::run(
             store.clone(),
             cfg.retention.clone(),

@@ -10,9 +10,11 @@ use crate::store::{Store, StoreError, ts};
 pub struct Purged {
     pub face_events: u64,
     pub crossing_events: u64,
+    pub plate_events: u64,
     pub counts: u64,
     pub snapshots: u64,
     pub visitors: Vec<String>,
+    pub tombstones: u64,
 }
 
 fn cutoff(days: u32) -> Option<String> {
@@ -30,12 +32,18 @@ pub async fn purge(store: &Store, cfg: &RetentionConfig) -> Result<Purged, Store
     if let Some(before) = cutoff(cfg.crossing_events_days) {
         p.crossing_events += store.purge_events(Some("gate_crossing"), &before).await?;
     }
+    if let Some(before) = cutoff(cfg.plate_events_days) {
+        p.plate_events += store.purge_events(Some("plate_read"), &before).await?;
+    }
     if let Some(before) = cutoff(cfg.counts_days) {
         p.counts += store.purge_events(Some("gate_count"), &before).await?;
         p.counts += store.purge_counts(&before).await?;
     }
     if let Some(before) = cutoff(cfg.expired_visitors_days) {
         p.visitors = store.purge_expired_people(&before).await?;
+    }
+    if let Some(before) = cutoff(cfg.gallery_tombstones_days) {
+        p.tombstones = store.purge_tombstones(&before).await?;
     }
     let audit_before = cutoff(cfg.audit_days).unwrap_or_default();
     store.purge_sessions_and_audit(&audit_before).await?;

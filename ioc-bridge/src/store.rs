@@ -384,6 +384,53 @@ impl Store {
         Ok(())
     }
 
+    /// Records a camera's retained status message.
+    pub async fn upsert_camera_status(
+        &self,
+        site: &str,
+        edge: &str,
+        camera: &str,
+        state: &str,
+        status: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO cameras (site_id, edge_id, camera_id, state, status, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (site_id, edge_id, camera_id) DO UPDATE SET state = excluded.state, status = excluded.status, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(site.to_owned())
+        .bind(edge.to_owned())
+        .bind(camera.to_owned())
+        .bind(state.to_owned())
+        .bind(status.to_owned())
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Every camera's last reported status, by site, edge and camera.
+    pub async fn list_cameras(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT site_id, edge_id, camera_id, state, status, updated_at FROM cameras ORDER BY site_id, edge_id, camera_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let status: String = r.try_get(4)?;
+                Ok(serde_json::json!({
+                    "site_id": r.try_get::<String, _>(0)?,
+                    "edge_id": r.try_get::<String, _>(1)?,
+                    "camera_id": r.try_get::<String, _>(2)?,
+                    "state": r.try_get::<String, _>(3)?,
+                    "status": serde_json::from_str::<serde_json::Value>(&status).unwrap_or(serde_json::Value::Null),
+                    "updated_at": r.try_get::<String, _>(5)?,
+                }))
+            })
+            .collect()
+    }
+
     /// Events matching `f`, newest first (at most 1000).
     pub async fn list_events(&self, f: &EventFilter) -> Result<Vec<StoredEvent>, StoreError> {
         let mut sql = format!("SELECT {EVENT_COLUMNS} FROM events WHERE 1=1");
@@ -867,6 +914,10 @@ impl Store {
         p: &wire::GalleryPerson,
         created_by: &str,
     ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM gallery_tombstones WHERE person_id = $1")
+            .bind(p.person_id.clone())
+            .execute(&self.pool)
+            .await?;
         sqlx::query(
             "INSERT INTO people (person_id, name, list, valid_from, valid_until, created_at, created_by) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (person_id) DO UPDATE SET name = excluded.name, \
@@ -972,7 +1023,13 @@ impl Store {
     }
 
     /// Removes a person and their samples; returns whether they existed.
-    pub async fn delete_person(&self, person_id: &str) -> Result<bool, StoreError> {
+    /// Deletes a person and their samples, leaving a tombstone so that edges that were
+    /// offline drop them too when they come back.
+    pub async fn delete_person(
+        &self,
+        person_id: &str,
+        removed_by: &str,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM person_samples WHERE person_id = $1")
             .bind(person_id.to_owned())
@@ -982,8 +1039,41 @@ impl Store {
             .bind(person_id.to_owned())
             .execute(&mut *tx)
             .await?;
+        let removed = r.rows_affected() > 0;
+        if removed {
+            sqlx::query(
+                "INSERT INTO gallery_tombstones (person_id, removed_at, removed_by) VALUES ($1, $2, $3) \
+                 ON CONFLICT (person_id) DO UPDATE SET removed_at = excluded.removed_at, removed_by = excluded.removed_by",
+            )
+            .bind(person_id.to_owned())
+            .bind(now())
+            .bind(removed_by.to_owned())
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
-        Ok(r.rows_affected() > 0)
+        Ok(removed)
+    }
+
+    /// People removed at the IOC (tombstones), oldest first.
+    pub async fn tombstones(&self) -> Result<Vec<String>, StoreError> {
+        let rows =
+            sqlx::query("SELECT person_id FROM gallery_tombstones ORDER BY removed_at, person_id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok(r.try_get::<String, _>(0)?))
+            .collect()
+    }
+
+    /// Forgets tombstones older than `before` (an edge offline for longer is re-enrolled by
+    /// hand).
+    pub async fn purge_tombstones(&self, before: &str) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM gallery_tombstones WHERE removed_at < $1")
+            .bind(before.to_owned())
+            .execute(&self.pool)
+            .await?;
+        Ok(r.rows_affected())
     }
 
     // --- retention ----------------------------------------------------------------------
@@ -1046,7 +1136,7 @@ impl Store {
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?;
         for id in &ids {
-            self.delete_person(id).await?;
+            self.delete_person(id, "retention").await?;
         }
         Ok(ids)
     }
@@ -1094,9 +1184,14 @@ async fn insert_one(
             Some(f64::from(m.distance)),
         ),
         EventBody::UnknownPerson(u) => (None, None, None, u.best_distance.map(f64::from)),
-        EventBody::GateCrossing(_) | EventBody::GateCount(_) => (None, None, None, None),
+        EventBody::GateCrossing(_) | EventBody::GateCount(_) | EventBody::PlateRead(_) => {
+            (None, None, None, None)
+        }
     };
-    let plate: Option<String> = None;
+    let plate: Option<String> = match &env.body {
+        EventBody::PlateRead(p) => Some(p.plate.trim().to_uppercase()),
+        _ => None,
+    };
     let plate_key = plate.as_deref().map(wire::plate_key);
     let payload = env.body.payload_json();
     let captured = ts(env.captured_at);

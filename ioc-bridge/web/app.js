@@ -120,6 +120,7 @@ function describe(e) {
     case "unknown_person": return "unknown person";
     case "gate_crossing": return `${p.direction === "in" ? "entry" : "exit"} at ${esc(p.gate_id)}`;
     case "gate_count": return `${esc(p.gate_id)}: ${p.entries} in, ${p.exits} out`;
+    case "plate_read": return `plate ${esc(p.plate)}${p.vehicle ? ` (${esc(p.vehicle)})` : ""}`;
     default: return esc(e.kind);
   }
 }
@@ -140,7 +141,8 @@ async function loadWall() {
   const wall = $("#wall");
   wall.replaceChildren(...r.events.filter((e) => e.kind !== "gate_count").map((e) => card(e, false)));
   const edges = await api("/api/edges");
-  $("#edges").innerHTML = edges.edges.map((x) => `<span class="${x.state === "online" ? "" : "offline"}">${esc(x.site_id)}/${esc(x.edge_id)}: ${esc(x.state)}</span>`).join("");
+  $("#edges").innerHTML = edges.edges.map((x) => `<span class="edge ${x.state === "online" ? "" : "offline"}" data-edge="${esc(x.edge_id)}">${esc(x.site_id)}/${esc(x.edge_id)}: ${esc(x.state)}${(x.cameras || []).map((c) =>
+    ` <span class="camera ${c.state === "running" && !c.stale ? "" : "offline"}" data-camera="${esc(c.camera_id)}" title="${esc(c.status && c.status.last_error || "")}">${esc(c.camera_id)} ${esc(c.state)}${c.stale ? " (stale)" : ""}</span>`).join("")}</span>`).join("");
 }
 
 function connectLive() {
@@ -225,11 +227,12 @@ async function loadCounts() {
   const rows = r.buckets;
   $("#count-table tbody").innerHTML = rows.map((b) => `<tr data-gate="${esc(b.gate_id)}" data-start="${esc(b.start)}"><td>${esc(localTime(b.start))}</td><td>${esc(b.site_id)}</td>
     <td>${esc(b.camera_id)}</td><td>${esc(b.gate_id)}</td><td class="in">${b.entries}</td><td class="out">${b.exits}</td></tr>`).join("");
-  $("#count-chart").innerHTML = chart(rows);
+  $("#count-chart").innerHTML = chart(rows, period);
 }
 
-// Grouped bars per time bucket: entries (green) and exits (blue), summed over gates.
-function chart(rows) {
+// Grouped bars per time bucket: entries (green) and exits (blue), summed over gates, each with
+// its value on top; the axis says the hour (or the day) of each bucket in local time.
+function chart(rows, period) {
   if (!rows.length) return `<p class="muted">No counts in this period.</p>`;
   const byStart = new Map();
   for (const b of rows) {
@@ -237,21 +240,34 @@ function chart(rows) {
     v.entries += b.entries; v.exits += b.exits;
     byStart.set(b.start, v);
   }
-  const keys = [...byStart.keys()].sort();
+  const keys = [...byStart.keys()].sort((a, b) => new Date(a) - new Date(b));
   const max = Math.max(1, ...keys.map((k) => Math.max(byStart.get(k).entries, byStart.get(k).exits)));
-  const w = 28, h = 160, pad = 24;
+  const w = 28, h = 160, pad = 24, top = 36;
+  const axis = (k, i) => {
+    const d = new Date(k);
+    if (period === "day") return d.toLocaleDateString([], { day: "2-digit", month: "2-digit" });
+    const hm = d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    const prev = i > 0 ? new Date(keys[i - 1]) : null;
+    return !prev || prev.toDateString() !== d.toDateString()
+      ? [hm, d.toLocaleDateString([], { day: "2-digit", month: "2-digit" })] : [hm];
+  };
   const bars = keys.map((k, i) => {
     const v = byStart.get(k);
-    const x = pad + i * (2 * w + 8);
+    const x = pad + i * (2 * w + 12);
     const hi = (v.entries / max) * h, ho = (v.exits / max) * h;
     const label = localTime(k);
-    return `<g data-start="${esc(k)}"><rect class="in" data-kind="in" data-value="${v.entries}" x="${x}" y="${pad + h - hi}" width="${w}" height="${hi}"><title>${esc(label)}: ${v.entries} in</title></rect>
-      <rect class="out" data-kind="out" data-value="${v.exits}" x="${x + w}" y="${pad + h - ho}" width="${w}" height="${ho}"><title>${esc(label)}: ${v.exits} out</title></rect>
-      <text x="${x}" y="${pad + h + 14}">${esc(label.slice(-8, -3))}</text></g>`;
+    const lines = [].concat(axis(k, i));
+    return `<g data-start="${esc(k)}"><rect class="in" data-kind="in" data-value="${v.entries}" x="${x}" y="${top + h - hi}" width="${w}" height="${hi}"><title>${esc(label)}: ${v.entries} in</title></rect>
+      <rect class="out" data-kind="out" data-value="${v.exits}" x="${x + w}" y="${top + h - ho}" width="${w}" height="${ho}"><title>${esc(label)}: ${v.exits} out</title></rect>
+      <text class="value" x="${x + w / 2}" y="${top + h - hi - 4}" text-anchor="middle">${v.entries}</text>
+      <text class="value" x="${x + w * 1.5}" y="${top + h - ho - 4}" text-anchor="middle">${v.exits}</text>
+      ${lines.map((t, j) => `<text class="axis" x="${x + w}" y="${top + h + 14 + j * 12}" text-anchor="middle">${esc(t)}</text>`).join("")}</g>`;
   }).join("");
-  const width = pad * 2 + keys.length * (2 * w + 8);
-  return `<svg id="count-svg" role="img" aria-label="entries and exits over time" width="${width}" height="${h + pad * 2 + 10}">${bars}
-    <text x="${pad}" y="14">max ${max}</text></svg>`;
+  const width = Math.max(240, pad * 2 + keys.length * (2 * w + 12));
+  return `<svg id="count-svg" role="img" aria-label="entries and exits per ${period === "day" ? "day" : "hour"}" width="${width}" height="${top + h + 44}">
+    <rect class="in" x="${pad}" y="6" width="10" height="10"></rect><text x="${pad + 14}" y="15">in</text>
+    <rect class="out" x="${pad + 40}" y="6" width="10" height="10"></rect><text x="${pad + 54}" y="15">out</text>
+    <text x="${pad + 90}" y="15" class="muted">per ${period === "day" ? "day" : "hour"}, all gates</text>${bars}</svg>`;
 }
 
 $("#count-filter").addEventListener("submit", (ev) => { ev.preventDefault(); loadCounts().catch(showError); });

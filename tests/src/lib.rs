@@ -213,6 +213,22 @@ pub struct Bridge {
     pub csrf: String,
 }
 
+/// A bridge that was killed: its config, database and ports, to start it again.
+#[derive(Debug)]
+pub struct StoppedBridge {
+    pub config: PathBuf,
+    pub db: PathBuf,
+    pub mqtt_port: u16,
+}
+
+impl StoppedBridge {
+    /// Starts the bridge again with the same config: the same ports, database and MQTT client
+    /// id (so its broker session is picked up again).
+    pub fn start(self) -> Result<Bridge> {
+        Bridge::spawn(self.config, self.db, self.mqtt_port)
+    }
+}
+
 /// The test admin's credentials.
 pub const TEST_USER: &str = "tester";
 pub const TEST_PASSWORD: &str = "correct-horse-battery";
@@ -250,12 +266,47 @@ impl Bridge {
             &cfg,
             format!(
                 "[http]\nlisten = \"127.0.0.1:{http_port}\"\n[mqtt]\nembedded = {}\nembedded_listen = \"127.0.0.1:{mqtt_port}\"\n\
-                 embedded_listen_v5 = \"127.0.0.1:{v5_port}\"\nhost = \"127.0.0.1\"\nport = {v5_port}\nclient_id = \"ioc-bridge-test\"\n{store}{extra}",
+                 embedded_listen_v5 = \"127.0.0.1:{v5_port}\"\nhost = \"127.0.0.1\"\nport = {v5_port}\nclient_id = \"ioc-bridge-test-{http_port}\"\n{store}{extra}",
                 external_broker.is_none(),
             ),
         )?;
         add_user(&cfg, TEST_USER, "admin", TEST_PASSWORD)?;
-        let log = dir.join("ioc-bridge.log");
+        Self::spawn(cfg, db, mqtt_port)
+    }
+
+    /// Kills this bridge, as in a crash; [`StoppedBridge::start`] brings it back.
+    pub fn kill(self) -> StoppedBridge {
+        let Self {
+            proc,
+            config,
+            db,
+            mqtt_port,
+            ..
+        } = self;
+        drop(proc);
+        StoppedBridge {
+            config,
+            db,
+            mqtt_port,
+        }
+    }
+
+    fn spawn(cfg: PathBuf, db: PathBuf, mqtt_port: u16) -> Result<Self> {
+        let dir = cfg
+            .parent()
+            .ok_or_else(|| anyhow!("config has no folder"))?;
+        let n = std::fs::read_dir(dir)?
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name().to_string_lossy().starts_with("ioc-bridge")
+                    && e.file_name().to_string_lossy().ends_with(".log")
+            })
+            .count();
+        let log = dir.join(if n == 0 {
+            "ioc-bridge.log".to_string()
+        } else {
+            format!("ioc-bridge.{n}.log")
+        });
         let mut child = Command::new(bin("ioc-bridge"))
             .args(["serve", "--config"])
             .arg(&cfg)
@@ -637,4 +688,57 @@ impl Drop for Postgres {
             ),
         );
     }
+}
+
+/// Publishes raw payloads (QoS 1) to the broker on 127.0.0.1:`port`, as an edge would, and
+/// returns once every one is acknowledged by the broker.
+pub fn publish_raw(port: u16, msgs: Vec<(String, Vec<u8>)>) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let id = format!("test-publisher-{}", uuid::Uuid::now_v7().simple());
+        let mut opts = rumqttc::MqttOptions::new(id, "127.0.0.1", port);
+        opts.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
+        let (client, mut el) = rumqttc::AsyncClient::new(opts, 16);
+        let n = msgs.len();
+        let publisher = tokio::spawn(async move {
+            for (t, p) in msgs {
+                client
+                    .publish(t, rumqttc::QoS::AtLeastOnce, false, p)
+                    .await?;
+            }
+            Ok::<_, rumqttc::ClientError>(client)
+        });
+        let mut acked = 0;
+        while acked < n {
+            match tokio::time::timeout(Duration::from_secs(10), el.poll()).await {
+                Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) => acked += 1,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => bail!("publisher: {e}"),
+                Err(_) => bail!("publisher: {acked} of {n} acknowledged after 10 s"),
+            }
+        }
+        publisher.await??;
+        Ok(())
+    })
+}
+
+/// The `[models]` section that lets a test bridge compute face embeddings (enrolment and
+/// face search), with the same models as the edges.
+pub fn bridge_models_toml() -> String {
+    format!(
+        "[models]\nmanifests_dir = \"{}\"\ndir = \"{}\"\nort_dylib_path = \"{}\"\n\
+         face_detector = \"yunet_s_640_640\"\nface_embedder = \"mobilefacenet_192d\"\n",
+        workspace().join("models/manifests").display(),
+        models_dir().display(),
+        ort_dylib().display(),
+    )
+}
+
+/// A photo file as base64, the way the enrolment and search API takes it.
+pub fn photo_b64(path: &Path) -> Result<String> {
+    use base64::Engine;
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(bytes))
 }

@@ -249,35 +249,6 @@ fn a_malformed_bridge_config_lists_every_problem() {
     }
 }
 
-/// Publishes raw payloads to the bridge's broker.
-fn publish_raw(port: u16, msgs: Vec<(String, Vec<u8>)>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("rt");
-    rt.block_on(async move {
-        let opts = rumqttc::MqttOptions::new("test-publisher", "127.0.0.1", port);
-        let (client, mut el) = rumqttc::AsyncClient::new(opts, 16);
-        let n = msgs.len();
-        let c = client.clone();
-        tokio::spawn(async move {
-            for (t, p) in msgs {
-                c.publish(t, rumqttc::QoS::AtLeastOnce, false, p)
-                    .await
-                    .expect("publish");
-            }
-        });
-        let mut acked = 0;
-        while acked < n {
-            match tokio::time::timeout(Duration::from_secs(10), el.poll()).await {
-                Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_)))) => acked += 1,
-                Ok(Ok(_)) => {}
-                other => panic!("publisher: {other:?}"),
-            }
-        }
-    });
-}
-
 fn valid_event() -> wire::EventEnvelope {
     wire::EventEnvelope {
         schema_version: wire::SCHEMA_VERSION,
@@ -340,7 +311,8 @@ fn malformed_mqtt_messages_are_quarantined_and_ingest_goes_on_storing_each_event
             (topic.clone(), good.to_json()),
             (topic.clone(), good.to_json()), // redelivery: stored once
         ],
-    );
+    )
+    .expect("publish");
     let q = bridge
         .wait_for("/api/quarantine", Duration::from_secs(10), |v| {
             v["count"].as_u64() >= Some(4)

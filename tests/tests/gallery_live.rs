@@ -1,6 +1,8 @@
-//! Gallery changes from the IOC apply while the agent runs, without a restart: a person added
-//! over MQTT is recognised from then on, a person removed is no longer named, and the gallery
-//! file on disk follows. Real video from real photos, real broker, real binaries.
+//! People enrolled at the IOC reach the gates while the agent runs, without a restart: a person
+//! enrolled through the bridge's HTTP API (photos in, embeddings computed by the bridge with the
+//! models crate, pushed over MQTT) is recognised from then on, a person removed there is no
+//! longer named, and the gallery file on disk follows. The same photos answer a face search.
+//! Real video from real photos, real broker, real binaries.
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
@@ -14,44 +16,18 @@ fn celeb(rel: &str) -> PathBuf {
     testdata().join("faces/celebrities").join(rel)
 }
 
-fn enrol(
-    cfg: &std::path::Path,
-    dir: &std::path::Path,
-    person: &str,
-    photos: &[&str],
-    replace: bool,
-) {
-    enrol_celebrities(
-        cfg,
-        dir,
-        &format!("enrol-{person}"),
-        &[(person, photos)],
-        replace,
-    )
-    .unwrap_or_else(|e| panic!("enrol {person}: {e}"));
-}
-
-fn publish(port: u16, topic: &str, payload: Vec<u8>) {
-    let opts = rumqttc::MqttOptions::new("ioc-test-pusher", "127.0.0.1", port);
-    let (client, mut conn) = rumqttc::Client::new(opts, 16);
-    client
-        .publish(topic, rumqttc::QoS::AtLeastOnce, false, payload)
-        .expect("publish");
-    for ev in conn.iter() {
-        match ev {
-            Ok(rumqttc::Event::Incoming(rumqttc::Packet::PubAck(_))) => break,
-            Ok(_) => {}
-            Err(e) => panic!("publishing the gallery update: {e}"),
-        }
-    }
-    let _ = client.disconnect();
+fn photos(paths: &[&str]) -> Vec<String> {
+    paths
+        .iter()
+        .map(|p| photo_b64(&celeb(p)).expect("photo"))
+        .collect()
 }
 
 #[test]
-fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_restart() {
+fn a_person_enrolled_at_the_ioc_is_recognised_and_a_removed_one_is_not_without_restart() {
     let dir = tempfile::tempdir().expect("tempdir");
-    // 0-4 s Matt (not enrolled yet), 4-8 s Angelina (enrolled), 8-16 s Matt (added over MQTT
-    // meanwhile), 16-20 s Angelina (removed over MQTT meanwhile).
+    // 0-4 s Matt (not enrolled yet), 4-8 s Angelina (enrolled), 8-16 s Matt (enrolled at the
+    // IOC meanwhile), 16-20 s Angelina (removed at the IOC meanwhile).
     let slides: Vec<Slide> = [
         "matt_damon/img31.jpg",
         "angelina_jolie/img5.jpg",
@@ -68,7 +44,7 @@ fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_resta
     .collect();
     let video = dir.path().join("gate.mp4");
     make_slideshow(&slides, &video, 640, 480, 10).expect("slideshow");
-    let bridge = Bridge::start(dir.path()).expect("bridge");
+    let bridge = Bridge::start_custom(dir.path(), None, &bridge_models_toml()).expect("bridge");
     let gallery = dir.path().join("gallery.json");
     let cfg = write_agent_config(
         dir.path(),
@@ -82,49 +58,29 @@ fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_resta
         .expect("config")
         .replace("fast_file = true", "fast_file = false");
     std::fs::write(&cfg, text).expect("write");
-    enrol(
-        &cfg,
-        dir.path(),
-        "angelina_jolie",
-        &["img1.jpg", "img2.jpg", "img4.jpg"],
-        false,
+    // Angelina is enrolled at the IOC before the edge has ever connected: she reaches it by
+    // the sync every edge gets when it comes online.
+    let (code, enrolled) = bridge
+        .post(
+            "/api/people",
+            &serde_json::json!({
+                "person_id": "angelina_jolie",
+                "name": "Angelina Jolie",
+                "list": "staff",
+                "photos_b64": photos(&["angelina_jolie/img1.jpg", "angelina_jolie/img2.jpg", "angelina_jolie/img4.jpg"]),
+            }),
+        )
+        .expect("enrol");
+    assert_eq!(code, 200, "{enrolled}");
+    assert_eq!(
+        enrolled["pushed_to_edges"],
+        serde_json::json!([]),
+        "no edge known yet: {enrolled}"
     );
-    // Matt's embeddings, computed the way the IOC does (same models), in another gallery.
-    let other_dir = dir.path().join("other");
-    std::fs::create_dir_all(&other_dir).expect("mkdir");
-    let other_gallery = other_dir.join("gallery.json");
-    let other_cfg = write_agent_config(
-        &other_dir,
-        bridge.mqtt_port,
-        &other_gallery,
-        &[("gate-1", format!("file://{}", video.display()))],
-        "",
-    )
-    .expect("config");
-    enrol(
-        &other_cfg,
-        dir.path(),
-        "matt_damon",
-        &["img29.jpg", "img30.jpg", "img32.jpg"],
-        true,
+    assert!(
+        !gallery.exists(),
+        "the edge starts without a gallery of its own"
     );
-    let g: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(&other_gallery).expect("gallery")).expect("json");
-    let embeddings: Vec<Vec<f32>> = g["samples"]
-        .as_array()
-        .expect("samples")
-        .iter()
-        .map(|s| serde_json::from_value(s["embedding"].clone()).expect("embedding"))
-        .collect();
-    let update = |op: wire::GalleryOp| wire::GalleryUpdate {
-        schema_version: wire::SCHEMA_VERSION,
-        update_id: uuid::Uuid::now_v7(),
-        embedder_id: g["embedder"]["id"].as_str().expect("id").into(),
-        embedder_sha256: g["embedder"]["sha256"].as_str().expect("sha").into(),
-        op,
-    };
-    let topic = wire::topics::gallery("test-site", "edge-1");
-
     let agent = {
         let cfg = cfg.clone();
         std::thread::spawn(move || {
@@ -146,7 +102,8 @@ fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_resta
             .filter_map(|e| e["stream_pts_ms"].as_u64())
             .collect()
     };
-    // Once Angelina is seen (4-8 s), Matt is added; once Matt is seen, Angelina is removed.
+    // Once Angelina is seen (4-8 s), Matt is enrolled at the IOC; once Matt is seen, Angelina
+    // is removed there.
     bridge
         .wait_for(
             "/api/events?person=angelina_jolie",
@@ -154,20 +111,28 @@ fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_resta
             |v| v["count"].as_u64() >= Some(1),
         )
         .expect("angelina recognised");
-    publish(
-        bridge.mqtt_port,
-        &topic,
-        update(wire::GalleryOp::UpsertPerson {
-            person: wire::GalleryPerson {
-                person_id: "matt_damon".into(),
-                name: "Matt Damon".into(),
-                list: "staff".into(),
-                valid_from: None,
-                valid_until: None,
-            },
-            embeddings,
-        })
-        .to_json(),
+    let edges = bridge.get("/api/edges").expect("edges");
+    assert_eq!(
+        edges["edges"][0]["edge_id"], "edge-1",
+        "the edge announced itself: {edges}"
+    );
+    let (code, enrolled) = bridge
+        .post(
+            "/api/people",
+            &serde_json::json!({
+                "person_id": "matt_damon",
+                "name": "Matt Damon",
+                "list": "staff",
+                "photos_b64": photos(&["matt_damon/img29.jpg", "matt_damon/img30.jpg", "matt_damon/img32.jpg"]),
+            }),
+        )
+        .expect("enrol");
+    assert_eq!(code, 200, "{enrolled}");
+    assert_eq!(enrolled["samples"], 3, "{enrolled}");
+    assert_eq!(
+        enrolled["pushed_to_edges"],
+        serde_json::json!([wire::topics::gallery("test-site", "edge-1")]),
+        "{enrolled}"
     );
     if let Err(e) = bridge.wait_for(
         "/api/events?person=matt_damon",
@@ -178,15 +143,20 @@ fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_resta
             .join()
             .map(|r| r.map(|(_, _, err)| err).unwrap_or_default())
             .unwrap_or_default();
-        panic!("matt not recognised after the update: {e}\nagent log:\n{log}");
+        panic!("matt not recognised after his enrolment: {e}\nagent log:\n{log}");
     }
-    publish(
-        bridge.mqtt_port,
-        &topic,
-        update(wire::GalleryOp::RemovePerson {
-            person_id: "angelina_jolie".into(),
-        })
-        .to_json(),
+    let (code, removed) = bridge
+        .send("DELETE", "/api/people/nobody_here", None)
+        .expect("delete");
+    assert_eq!(code, 404, "removing nobody is named: {removed}");
+    let (code, removed) = bridge
+        .send("DELETE", "/api/people/angelina_jolie", None)
+        .expect("delete");
+    assert_eq!(code, 200, "{removed}");
+    assert_eq!(
+        removed["pushed_to_edges"],
+        serde_json::json!([wire::topics::gallery("test-site", "edge-1")]),
+        "{removed}"
     );
     let (code, out, err) = agent.join().expect("thread").expect("run");
     assert_eq!(code, 0, "edge-agent run failed:\n{out}\n{err}");
@@ -215,4 +185,44 @@ fn a_person_added_over_mqtt_is_recognised_and_a_removed_one_is_not_without_resta
         vec!["matt_damon"],
         "the gallery file follows the updates"
     );
+
+    // A face search with a photo not used for his enrolment finds Matt first,
+    // with his recognitions; Angelina is gone from the IOC as well.
+    let (code, found) = bridge
+        .post(
+            "/api/search/face",
+            &serde_json::json!({ "photo_b64": photos(&["matt_damon/img33.jpg"])[0] }),
+        )
+        .expect("face search");
+    assert_eq!(code, 200, "{found}");
+    let candidates = found["candidates"].as_array().expect("candidates");
+    assert_eq!(candidates.len(), 1, "only Matt is enrolled now: {found}");
+    assert_eq!(
+        candidates[0]["person"]["person_id"], "matt_damon",
+        "{found}"
+    );
+    assert_eq!(candidates[0]["is_match"], true, "{found}");
+    assert_eq!(
+        candidates[0]["recent_events"].as_array().map(Vec::len),
+        Some(matt.len().min(20)),
+        "{found}"
+    );
+    let audit = bridge.get("/api/audit?limit=100").expect("audit");
+    let actions: Vec<(&str, &str)> = audit["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter_map(|e| Some((e["action"].as_str()?, e["subject"].as_str()?)))
+        .collect();
+    for want in [
+        ("enrol_person", "angelina_jolie"),
+        ("enrol_person", "matt_damon"),
+        ("remove_person", "angelina_jolie"),
+        ("search_face", "people"),
+    ] {
+        assert!(
+            actions.contains(&want),
+            "no audit entry {want:?}: {actions:?}"
+        );
+    }
 }

@@ -241,6 +241,8 @@ pub enum EventBody {
     GateCrossing(GateCrossing),
     /// In/out counts of one gate over one minute.
     GateCount(GateCount),
+    /// A vehicle's licence plate was read (vehicle gates, junctions).
+    PlateRead(PlateRead),
 }
 
 impl EventBody {
@@ -252,6 +254,7 @@ impl EventBody {
             EventBody::UnknownPerson(_) => "unknown_person",
             EventBody::GateCrossing(_) => "gate_crossing",
             EventBody::GateCount(_) => "gate_count",
+            EventBody::PlateRead(_) => "plate_read",
         }
     }
 
@@ -262,6 +265,7 @@ impl EventBody {
             EventBody::UnknownPerson(u) => serde_json::to_string(u),
             EventBody::GateCrossing(c) => serde_json::to_string(c),
             EventBody::GateCount(c) => serde_json::to_string(c),
+            EventBody::PlateRead(p) => serde_json::to_string(p),
         };
         v.unwrap_or_else(|_| "null".into())
     }
@@ -319,6 +323,25 @@ pub struct GateCount {
     pub minute_start: DateTime<Utc>,
     pub entries: u32,
     pub exits: u32,
+}
+
+/// Payload of a `plate_read` event: one per vehicle track, with its best reading.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlateRead {
+    /// The plate as read, in Vietnamese format: `51G-123.45` (one line) or `59-X1 234.56` (a
+    /// two-line motorbike plate, lines joined by a space).
+    pub plate: String,
+    /// Reader confidence, 0..1.
+    pub confidence: f32,
+    /// Plate box in frame pixels.
+    pub plate_box: BoxPx,
+    /// Vehicle class when known (`car`, `motorbike`, `truck`, `bus`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vehicle: Option<String>,
+    /// Tracker id of the vehicle, when tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub track_id: Option<u64>,
 }
 
 /// Payload of a `face_match` event.
@@ -482,6 +505,24 @@ impl EventEnvelope {
                 }
             }
             EventBody::GateCrossing(c) => validate_id("payload.gate_id", &c.gate_id)?,
+            EventBody::PlateRead(p) => {
+                let key = plate_key(&p.plate);
+                if key.len() < 5 || p.plate.chars().count() > 16 {
+                    return Err(WireError::Invalid {
+                        field: "payload.plate",
+                        reason: format!(
+                            "{:?} is not a plate (5 to 16 characters, letters and digits)",
+                            p.plate
+                        ),
+                    });
+                }
+                if !(0.0..=1.0).contains(&p.confidence) {
+                    return Err(WireError::Invalid {
+                        field: "payload.confidence",
+                        reason: format!("{} is not within 0..1", p.confidence),
+                    });
+                }
+            }
             EventBody::GateCount(c) => {
                 validate_id("payload.gate_id", &c.gate_id)?;
                 if c.minute_start.timestamp() % 60 != 0 {
