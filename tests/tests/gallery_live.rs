@@ -162,6 +162,20 @@ fn a_person_enrolled_at_the_ioc_is_recognised_and_a_removed_one_is_not_without_r
     assert_eq!(code, 0, "edge-agent run failed:\n{out}\n{err}");
     assert!(err.contains("gallery updated"), "{err}");
 
+    // The edge said goodbye, and its camera's last status is kept, marked stale.
+    let edges = bridge
+        .wait_for("/api/edges", Duration::from_secs(10), |v| {
+            v["edges"][0]["state"] == "offline"
+                && v["edges"][0]["cameras"][0]["state"] == "stopped"
+        })
+        .expect("edge and camera status");
+    let cam = &edges["edges"][0]["cameras"][0];
+    assert_eq!(cam["camera_id"], "gate-1", "{edges}");
+    assert_eq!(cam["stale"], true, "{edges}");
+    assert!(
+        cam["status"]["frames_decoded"].as_u64() >= Some(150),
+        "20 s at 10 fps were decoded: {edges}"
+    );
     let matt = person_events("matt_damon");
     let angelina = person_events("angelina_jolie");
     assert!(
