@@ -115,6 +115,10 @@ pub struct IngestConfig {
     pub batch_max: usize,
     /// Longest a message waits for its batch to fill before it is committed anyway.
     pub batch_wait_ms: u64,
+    /// MQTT connections in the share group. A broker lets only so many unacknowledged
+    /// messages be in flight per connection (rumqttd: 100) and acknowledgements wait for the
+    /// commit, so throughput grows with connections until the database is the limit.
+    pub connections: usize,
 }
 
 impl Default for IngestConfig {
@@ -122,6 +126,7 @@ impl Default for IngestConfig {
         Self {
             batch_max: 256,
             batch_wait_ms: 5,
+            connections: 8,
         }
     }
 }
@@ -300,6 +305,12 @@ impl Config {
             p.push(format!(
                 "ingest.batch_max {} must be 1-10000",
                 self.ingest.batch_max
+            ));
+        }
+        if self.ingest.connections == 0 || self.ingest.connections > 64 {
+            p.push(format!(
+                "ingest.connections {} must be 1-64",
+                self.ingest.connections
             ));
         }
         if self.ingest.batch_wait_ms > 1000 {

@@ -121,13 +121,68 @@ fn filters(cfg: &MqttConfig) -> [String; 3] {
 
 /// Connects, subscribes, and spawns the ingest tasks. Edges announcing themselves online are
 /// sent on `online` (subscribe to it before calling, or retained announcements are missed).
+///
+/// `ingest.connections` MQTT connections join the share group: a broker lets only so many
+/// unacknowledged messages be in flight per connection (rumqttd: 100), and acknowledgements wait
+/// for the commit, so one connection would cap throughput at that many per commit round.
+/// Connection 0 (client id `mqtt.client_id`) also takes the edge and camera statuses and sends
+/// acknowledgements and gallery updates to the edges; the others are `{client_id}-{n}`.
 pub async fn start(
     cfg: &MqttConfig,
     ingest: &IngestConfig,
     store: Store,
     online: broadcast::Sender<(String, String)>,
 ) -> Result<Ingest, IngestError> {
-    let mut opts = MqttOptions::new(cfg.client_id.clone(), cfg.host.clone(), cfg.port);
+    let all = filters(cfg);
+    let (tx, rx) = mpsc::channel::<(usize, Publish)>(4 * ingest.batch_max.max(64));
+    let mut clients = Vec::new();
+    for n in 0..ingest.connections.max(1) {
+        let client_id = if n == 0 {
+            cfg.client_id.clone()
+        } else {
+            format!("{}-{n}", cfg.client_id)
+        };
+        let subs: Vec<String> = if n == 0 {
+            all.to_vec()
+        } else {
+            all[..1].to_vec()
+        };
+        let (client, eventloop) = connect(cfg, client_id, &subs).await?;
+        tokio::spawn(poll(eventloop, client.clone(), n, tx.clone(), subs));
+        clients.push(client);
+    }
+    drop(tx);
+    let client = clients[0].clone();
+    let stats = Arc::new(IngestStats::default());
+    let (live, _) = broadcast::channel(1024);
+    tokio::spawn(handle(
+        rx,
+        clients,
+        store,
+        stats.clone(),
+        Feeds {
+            live: live.clone(),
+            online: online.clone(),
+        },
+        ingest.clone(),
+    ));
+    tracing::info!(host = %cfg.host, port = cfg.port, group = %cfg.share_group, connections = ingest.connections, "ingest connected (MQTT 5, shared subscription)");
+    Ok(Ingest {
+        client,
+        stats,
+        live,
+        online,
+    })
+}
+
+/// One ingest connection, subscribed to `subs` before it is returned, so that nothing
+/// published afterwards is missed.
+async fn connect(
+    cfg: &MqttConfig,
+    client_id: String,
+    subs: &[String],
+) -> Result<(AsyncClient, EventLoop), IngestError> {
+    let mut opts = MqttOptions::new(client_id, cfg.host.clone(), cfg.port);
     opts.set_keep_alive(Duration::from_secs(30));
     opts.set_manual_acks(true);
     // Persistent session: events published while the bridge is away wait in the broker.
@@ -137,52 +192,24 @@ pub async fn start(
     opts.set_receive_maximum(Some(1024));
     let (client, mut eventloop) = AsyncClient::new(opts, 4096);
     let secs = cfg.connect_timeout_secs;
-    let subs = filters(cfg);
-    // Ready only once subscribed: messages published after start() returns are never missed.
     let ready = async {
         wait_connack(&mut eventloop).await?;
-        subscribe(&client, &subs).await;
+        subscribe(&client, subs).await;
         wait_subacks(&mut eventloop, subs.len()).await
     };
     match tokio::time::timeout(Duration::from_secs(secs), ready).await {
-        Err(_) => {
-            return Err(IngestError::Timeout {
-                host: cfg.host.clone(),
-                port: cfg.port,
-                secs,
-            });
-        }
-        Ok(Err(reason)) => {
-            return Err(IngestError::Unreachable {
-                host: cfg.host.clone(),
-                port: cfg.port,
-                reason,
-            });
-        }
-        Ok(Ok(())) => {}
+        Err(_) => Err(IngestError::Timeout {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            secs,
+        }),
+        Ok(Err(reason)) => Err(IngestError::Unreachable {
+            host: cfg.host.clone(),
+            port: cfg.port,
+            reason,
+        }),
+        Ok(Ok(())) => Ok((client, eventloop)),
     }
-    let stats = Arc::new(IngestStats::default());
-    let (live, _) = broadcast::channel(1024);
-    let (tx, rx) = mpsc::channel::<Publish>(4 * ingest.batch_max.max(64));
-    tokio::spawn(poll(eventloop, client.clone(), tx, subs));
-    tokio::spawn(handle(
-        rx,
-        client.clone(),
-        store,
-        stats.clone(),
-        Feeds {
-            live: live.clone(),
-            online: online.clone(),
-        },
-        ingest.clone(),
-    ));
-    tracing::info!(host = %cfg.host, port = cfg.port, group = %cfg.share_group, "ingest connected (MQTT 5, shared subscription)");
-    Ok(Ingest {
-        client,
-        stats,
-        live,
-        online,
-    })
 }
 
 async fn wait_subacks(eventloop: &mut EventLoop, mut n: usize) -> Result<(), String> {
@@ -226,13 +253,14 @@ async fn wait_connack(eventloop: &mut EventLoop) -> Result<(), String> {
 async fn poll(
     mut eventloop: EventLoop,
     client: AsyncClient,
-    tx: mpsc::Sender<Publish>,
-    subs: [String; 3],
+    n: usize,
+    tx: mpsc::Sender<(usize, Publish)>,
+    subs: Vec<String>,
 ) {
     loop {
         match eventloop.poll().await {
             Ok(Event::Incoming(Packet::Publish(p))) => {
-                if tx.send(p).await.is_err() {
+                if tx.send((n, p)).await.is_err() {
                     return;
                 }
             }
@@ -332,8 +360,8 @@ struct Feeds {
 }
 
 async fn handle(
-    mut rx: mpsc::Receiver<Publish>,
-    client: AsyncClient,
+    mut rx: mpsc::Receiver<(usize, Publish)>,
+    clients: Vec<AsyncClient>,
     store: Store,
     stats: Arc<IngestStats>,
     feeds: Feeds,
@@ -358,14 +386,17 @@ async fn handle(
         stats
             .received
             .fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let acks = store_batch(&batch, &store, &stats, &feeds).await;
+        let pubs: Vec<&Publish> = batch.iter().map(|(_, p)| p).collect();
+        let acks = store_batch(&pubs, &store, &stats, &feeds).await;
         stats.batches.fetch_add(1, Ordering::Relaxed);
-        // Committed: acknowledge to the broker, in the order received...
-        for p in &batch {
-            if let Err(e) = client.ack(p).await {
+        // Committed: acknowledge to the broker on the connection each came by, in the order
+        // received...
+        for (n, p) in &batch {
+            if let Err(e) = clients[*n].ack(p).await {
                 tracing::warn!(error = %e, "could not acknowledge a message");
             }
         }
+        let client = &clients[0];
         // ...and to each edge, which deletes the events from its outbox only now.
         for ((site, edge), ids) in acks {
             let topic = wire::topics::acks(&site, &edge);
@@ -385,7 +416,7 @@ type EdgeAcks = BTreeMap<(String, String), Vec<uuid::Uuid>>;
 /// Writes a batch until it is committed (retrying with back-off while the database is
 /// down); returns the event ids to acknowledge to each edge.
 async fn store_batch(
-    batch: &[Publish],
+    batch: &[&Publish],
     store: &Store,
     stats: &IngestStats,
     feeds: &Feeds,

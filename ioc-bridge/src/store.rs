@@ -326,19 +326,19 @@ impl Store {
     ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
         let prepared: Vec<Result<Prepared<'_>, StoreError>> = envs.iter().map(prepare).collect();
         let received = now();
+        let good: Vec<&Prepared<'_>> = prepared.iter().filter_map(|p| p.as_ref().ok()).collect();
         let mut tx = self.pool.begin().await?;
+        let mut inserted = insert_prepared(self.backend, &mut tx, &good, &received)
+            .await?
+            .into_iter();
+        tx.commit().await?;
         let mut out = Vec::with_capacity(envs.len());
         for p in prepared {
-            let p = match p {
-                Ok(p) => p,
-                Err(e) => {
-                    out.push(Err(e));
-                    continue;
-                }
-            };
-            out.push(Ok(insert_one(&mut tx, &p, &received).await?));
+            out.push(match p {
+                Ok(_) => Ok(inserted.next().unwrap_or(Inserted::Duplicate)),
+                Err(e) => Err(e),
+            });
         }
-        tx.commit().await?;
         Ok(out)
     }
 
@@ -1155,27 +1155,31 @@ impl Store {
     }
 }
 
-async fn insert_one(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    p: &Prepared<'_>,
-    received: &str,
-) -> Result<Inserted, StoreError> {
-    let env = p.env;
-    if let Some((bytes, s)) = &p.snapshot {
-        sqlx::query(
-            "INSERT INTO snapshots (sha256, content_type, width, height, data, first_seen) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (sha256) DO NOTHING",
-        )
-        .bind(s.sha256.clone())
-        .bind(s.content_type.clone())
-        .bind(i64::from(s.width))
-        .bind(i64::from(s.height))
-        .bind(bytes.clone())
-        .bind(received.to_owned())
-        .execute(&mut **tx)
-        .await?;
-    }
-    let snapshot_sha = env.snapshot.as_ref().map(|s| s.sha256.clone());
+/// Rows per multi-row INSERT: 64 events x 17 parameters stays far below SQLite's (32,766) and
+/// PostgreSQL's (65,535) limits on parameters per statement.
+const ROWS_PER_STATEMENT: usize = 64;
+
+/// The `events` row of one envelope.
+struct EventRow {
+    event_id: String,
+    schema_version: i64,
+    site_id: String,
+    edge_id: String,
+    camera_id: String,
+    kind: &'static str,
+    captured_at: String,
+    stream_pts_ms: Option<String>,
+    person_id: Option<String>,
+    person_name: Option<String>,
+    person_list: Option<String>,
+    distance: Option<String>,
+    snapshot_sha256: Option<String>,
+    plate: Option<String>,
+    plate_key: Option<String>,
+    payload: String,
+}
+
+fn event_row(env: &EventEnvelope) -> EventRow {
     let (person_id, person_name, person_list, distance) = match &env.body {
         EventBody::FaceMatch(m) | EventBody::WatchlistHit(m) => (
             Some(m.identity.person_id.clone()),
@@ -1192,87 +1196,193 @@ async fn insert_one(
         EventBody::PlateRead(p) => Some(p.plate.trim().to_uppercase()),
         _ => None,
     };
-    let plate_key = plate.as_deref().map(wire::plate_key);
-    let payload = env.body.payload_json();
-    let captured = ts(env.captured_at);
-    let res = sqlx::query(
-        "INSERT INTO events (event_id, schema_version, site_id, edge_id, camera_id, kind, captured_at, stream_pts_ms, \
-         received_at, person_id, person_name, person_list, distance, snapshot_sha256, plate, plate_key, payload) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, CAST($8 AS BIGINT), $9, $10, $11, $12, CAST($13 AS DOUBLE PRECISION), $14, $15, $16, $17) \
-         ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(env.event_id.to_string())
-    .bind(i64::from(env.schema_version))
-    .bind(env.site_id.clone())
-    .bind(env.edge_id.clone())
-    .bind(env.camera_id.clone())
-    .bind(env.body.kind().to_owned())
-    .bind(captured.clone())
-    // Nullable numbers travel as text and are cast in SQL: PostgreSQL caches a statement with
-    // the parameter types of its first use, and a NULL typed otherwise would break later
-    // executions that carry a number.
-    .bind(env.stream_pts_ms.map(|v| v.min(i64::MAX as u64).to_string()))
-    .bind(received.to_owned())
-    .bind(person_id.clone())
-    .bind(person_name.clone())
-    .bind(person_list)
-    .bind(distance.map(|d| d.to_string()))
-    .bind(snapshot_sha)
-    .bind(plate)
-    .bind(plate_key)
-    .bind(payload)
-    .execute(&mut **tx)
-    .await?;
-    if res.rows_affected() == 0 {
-        return Ok(Inserted::Duplicate);
+    EventRow {
+        event_id: env.event_id.to_string(),
+        schema_version: i64::from(env.schema_version),
+        site_id: env.site_id.clone(),
+        edge_id: env.edge_id.clone(),
+        camera_id: env.camera_id.clone(),
+        kind: env.body.kind(),
+        captured_at: ts(env.captured_at),
+        // Nullable numbers travel as text and are cast in SQL: PostgreSQL caches a statement
+        // with the parameter types of its first use, and a NULL typed otherwise would break
+        // later executions that carry a number.
+        stream_pts_ms: env
+            .stream_pts_ms
+            .map(|v| v.min(i64::MAX as u64).to_string()),
+        person_id,
+        person_name,
+        person_list,
+        distance: distance.map(|d| d.to_string()),
+        snapshot_sha256: env.snapshot.as_ref().map(|s| s.sha256.clone()),
+        plate_key: plate.as_deref().map(wire::plate_key),
+        plate,
+        payload: env.body.payload_json(),
     }
-    // Derived rows only for a new event, so a redelivered one changes nothing.
-    match &env.body {
-        EventBody::GateCount(c) => {
-            sqlx::query(
-                "INSERT INTO gate_counts (site_id, edge_id, camera_id, gate_id, minute_start, entries, exits) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id, edge_id, camera_id, gate_id, minute_start) \
-                 DO UPDATE SET entries = gate_counts.entries + excluded.entries, exits = gate_counts.exits + excluded.exits",
-            )
-            .bind(env.site_id.clone())
-            .bind(env.edge_id.clone())
-            .bind(env.camera_id.clone())
-            .bind(c.gate_id.clone())
-            .bind(ts(c.minute_start))
-            .bind(i64::from(c.entries))
-            .bind(i64::from(c.exits))
-            .execute(&mut **tx)
-            .await?;
+}
+
+/// `($1, ..., $n), ($n+1, ...)` for `rows` rows of `cols` parameters, each column wrapped by
+/// `wrap` (for casts). SQLite gets anonymous `?` placeholders instead: it finds a named
+/// parameter by a linear scan for each bind (sqlx binds `$n` by name), which makes binding a
+/// large statement quadratic; anonymous ones bind in order.
+fn values_clause(
+    backend: Backend,
+    rows: usize,
+    cols: usize,
+    wrap: impl Fn(usize, String) -> String,
+) -> String {
+    let mut out = String::with_capacity(rows * cols * 6);
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
         }
-        EventBody::WatchlistHit(_) => {
-            sqlx::query(
-                "INSERT INTO alerts (event_id, site_id, camera_id, kind, person_id, person_name, raised_at, state, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', $8) ON CONFLICT (event_id) DO NOTHING",
-            )
-            .bind(env.event_id.to_string())
-            .bind(env.site_id.clone())
-            .bind(env.camera_id.clone())
-            .bind(env.body.kind().to_owned())
-            .bind(person_id)
-            .bind(person_name)
-            .bind(captured)
-            .bind(received.to_owned())
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query(
-                "INSERT INTO alert_history (event_id, at, actor, from_state, to_state, note) VALUES ($1, $2, $3, $4, 'new', $5)",
-            )
-            .bind(env.event_id.to_string())
-            .bind(received.to_owned())
-            .bind(format!("edge:{}", env.edge_id))
-            .bind(None::<String>)
-            .bind("raised by the edge".to_owned())
-            .execute(&mut **tx)
-            .await?;
+        out.push('(');
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            let p = match backend {
+                Backend::Sqlite => "?".to_string(),
+                Backend::Postgres => format!("${}", r * cols + c + 1),
+            };
+            out.push_str(&wrap(c, p));
         }
-        _ => {}
+        out.push(')');
     }
-    Ok(Inserted::New)
+    out
+}
+
+/// Inserts a batch in one transaction: snapshots, then events in multi-row statements that
+/// report which ids were new, then the rows derived from new events only (counts, alerts), so
+/// that a redelivered event changes nothing.
+async fn insert_prepared(
+    backend: Backend,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    ps: &[&Prepared<'_>],
+    received: &str,
+) -> Result<Vec<Inserted>, StoreError> {
+    // Snapshots, each distinct one once.
+    let mut seen = std::collections::HashSet::new();
+    let snaps: Vec<&(Vec<u8>, &wire::Snapshot)> = ps
+        .iter()
+        .filter_map(|p| p.snapshot.as_ref())
+        .filter(|(_, s)| seen.insert(s.sha256.as_str()))
+        .collect();
+    for chunk in snaps.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO snapshots (sha256, content_type, width, height, data, first_seen) VALUES {} \
+             ON CONFLICT (sha256) DO NOTHING",
+            values_clause(backend, chunk.len(), 6, |_, p| p)
+        );
+        // Only placeholders are generated here; every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (bytes, s) in chunk {
+            q = q
+                .bind(s.sha256.clone())
+                .bind(s.content_type.clone())
+                .bind(i64::from(s.width))
+                .bind(i64::from(s.height))
+                .bind(bytes.clone())
+                .bind(received.to_owned());
+        }
+        q.execute(&mut **tx).await?;
+    }
+    // Events; RETURNING names the rows actually inserted (not those already stored).
+    let mut new_ids: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for chunk in ps.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO events (event_id, schema_version, site_id, edge_id, camera_id, kind, captured_at, stream_pts_ms, \
+             received_at, person_id, person_name, person_list, distance, snapshot_sha256, plate, plate_key, payload) \
+             VALUES {} ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
+            values_clause(backend, chunk.len(), 17, |c, p| match c {
+                7 => format!("CAST({p} AS BIGINT)"),
+                12 => format!("CAST({p} AS DOUBLE PRECISION)"),
+                _ => p,
+            })
+        );
+        // Only placeholders are generated here; every value is bound.
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for p in chunk {
+            let r = event_row(p.env);
+            q = q
+                .bind(r.event_id)
+                .bind(r.schema_version)
+                .bind(r.site_id)
+                .bind(r.edge_id)
+                .bind(r.camera_id)
+                .bind(r.kind.to_owned())
+                .bind(r.captured_at)
+                .bind(r.stream_pts_ms)
+                .bind(received.to_owned())
+                .bind(r.person_id)
+                .bind(r.person_name)
+                .bind(r.person_list)
+                .bind(r.distance)
+                .bind(r.snapshot_sha256)
+                .bind(r.plate)
+                .bind(r.plate_key)
+                .bind(r.payload);
+        }
+        for row in q.fetch_all(&mut **tx).await? {
+            new_ids.insert(row.try_get::<String, _>(0)?);
+        }
+    }
+    // Derived rows, for new events only (the first occurrence of an id within the batch).
+    let mut out = Vec::with_capacity(ps.len());
+    for p in ps {
+        let env = p.env;
+        if !new_ids.remove(&env.event_id.to_string()) {
+            out.push(Inserted::Duplicate);
+            continue;
+        }
+        out.push(Inserted::New);
+        match &env.body {
+            EventBody::GateCount(c) => {
+                sqlx::query(
+                    "INSERT INTO gate_counts (site_id, edge_id, camera_id, gate_id, minute_start, entries, exits) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id, edge_id, camera_id, gate_id, minute_start) \
+                     DO UPDATE SET entries = gate_counts.entries + excluded.entries, exits = gate_counts.exits + excluded.exits",
+                )
+                .bind(env.site_id.clone())
+                .bind(env.edge_id.clone())
+                .bind(env.camera_id.clone())
+                .bind(c.gate_id.clone())
+                .bind(ts(c.minute_start))
+                .bind(i64::from(c.entries))
+                .bind(i64::from(c.exits))
+                .execute(&mut **tx)
+                .await?;
+            }
+            EventBody::WatchlistHit(m) => {
+                sqlx::query(
+                    "INSERT INTO alerts (event_id, site_id, camera_id, kind, person_id, person_name, raised_at, state, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'new', $8) ON CONFLICT (event_id) DO NOTHING",
+                )
+                .bind(env.event_id.to_string())
+                .bind(env.site_id.clone())
+                .bind(env.camera_id.clone())
+                .bind(env.body.kind().to_owned())
+                .bind(m.identity.person_id.clone())
+                .bind(m.identity.name.clone())
+                .bind(ts(env.captured_at))
+                .bind(received.to_owned())
+                .execute(&mut **tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO alert_history (event_id, at, actor, from_state, to_state, note) VALUES ($1, $2, $3, $4, 'new', $5)",
+                )
+                .bind(env.event_id.to_string())
+                .bind(received.to_owned())
+                .bind(format!("edge:{}", env.edge_id))
+                .bind(None::<String>)
+                .bind("raised by the edge".to_owned())
+                .execute(&mut **tx)
+                .await?;
+            }
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 fn row_to_event(r: &AnyRow) -> Result<StoredEvent, StoreError> {

@@ -165,8 +165,7 @@ fn a_person_enrolled_at_the_ioc_is_recognised_and_a_removed_one_is_not_without_r
     // The edge said goodbye, and its camera's last status is kept, marked stale.
     let edges = bridge
         .wait_for("/api/edges", Duration::from_secs(10), |v| {
-            v["edges"][0]["state"] == "offline"
-                && v["edges"][0]["cameras"][0]["state"] == "stopped"
+            v["edges"][0]["state"] == "offline" && v["edges"][0]["cameras"][0]["state"] == "stopped"
         })
         .expect("edge and camera status");
     let cam = &edges["edges"][0]["cameras"][0];

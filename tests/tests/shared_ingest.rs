@@ -115,8 +115,7 @@ fn publish_and_collect_acks(
     }
     let _ = client.disconnect();
     sender.join().expect("sender");
-    let got = acked.lock().map(|a| a.clone()).unwrap_or_default();
-    got
+    acked.lock().map(|a| a.clone()).unwrap_or_default()
 }
 
 fn stored_by(bridge: &Bridge) -> u64 {
