@@ -5,10 +5,13 @@
 //   LIVE {json}            a watch-list hit appeared on the wall (event id, text, snapshot size)
 //   ALERT {json}           the alert's history after Take and Close, as the page shows it
 //   COUNTS {json}          the hourly count chart's bars, as drawn
+//   GATE {json}            the gate view of the hit's site: watch-list hits, recognised, entries
+//   ENROL {json}           a person enrolled from the People page with a photo file
 // Any failure prints FAIL and exits non-zero; a screenshot of the page is left in GW_SHOTS.
 //
 // Environment: GW_URL, GW_USER, GW_PASS, GW_SHOTS (a directory), CHROMIUM (default
-// /usr/bin/chromium), GW_CLOSE_NOTE (the note typed when closing the alert).
+// /usr/bin/chromium), GW_CLOSE_NOTE (the note typed when closing the alert), GW_SITE (the site
+// of the gate view), GW_ENROL_PHOTO (a photo file to enrol).
 import { chromium } from "playwright-core";
 
 const env = (k, d) => {
@@ -100,6 +103,32 @@ try {
   const rows = await page.$$eval("#count-table tbody tr", (trs) => trs.length);
   await page.screenshot({ path: `${shots}/counts.png` });
   say("COUNTS", { bars, table_rows: rows });
+  // The gate view of the site: the hit is listed under watch-list hits.
+  await page.click('#tabs button[data-tab="gate"]');
+  await page.fill("#gate-site", env("GW_SITE"));
+  await page.click('#gate-filter button[type="submit"]');
+  await page.waitForSelector(`#gate-hits li[data-event-id="${live.event_id}"]`);
+  const gate = {
+    hits: await page.$$eval("#gate-hits li[data-event-id]", (lis) => lis.map((li) => li.dataset.eventId)),
+    known: await page.$$eval("#gate-known li[data-event-id]", (lis) => lis.length),
+    entries: await page.$$eval("#gate-entries li[data-event-id]", (lis) => lis.length),
+  };
+  say("GATE", gate);
+
+  // Enrol a visitor from the People page with a photo file.
+  await page.click('#tabs button[data-tab="people"]');
+  await page.fill("#enrol-id", "tran_thi_mai");
+  await page.fill("#enrol-name", "Trần Thị Mai");
+  await page.selectOption("#enrol-list", "visitor");
+  await page.setInputFiles("#enrol-photos", env("GW_ENROL_PHOTO"));
+  await page.click('#enrol-form button[type="submit"]');
+  await page.waitForFunction(() => /enrolled|error|face|photo/i.test(document.querySelector("#enrol-result").textContent)
+    && !/enrolling/.test(document.querySelector("#enrol-result").textContent));
+  const result = await page.textContent("#enrol-result");
+  await page.waitForSelector('#people tr[data-person-id="tran_thi_mai"]', { timeout: 5000 }).catch(() => {});
+  const person = await page.$$eval('#people tr[data-person-id="tran_thi_mai"] td', (tds) => tds.map((td) => td.textContent.trim()));
+  await page.screenshot({ path: `${shots}/people.png` });
+  say("ENROL", { result, row: person });
   if (pageErrors.length) throw new Error(`errors on the page: ${pageErrors.join("; ")}`);
   say("DONE");
 } catch (e) {

@@ -323,6 +323,119 @@ async fn exercise(store: Store) {
 
     // The snapshot still referred to by recent events stays.
     assert!(store.get_snapshot(&sha).await.expect("get").is_some());
+
+    // People: samples per embedder; a removal leaves a tombstone for edges that were away,
+    // and enrolling the person again lifts it.
+    let person = |id: &str| wire::GalleryPerson {
+        person_id: id.into(),
+        name: id.replace('_', " "),
+        list: "staff".into(),
+        valid_from: None,
+        valid_until: None,
+    };
+    for id in ["le_van_c", "pham_thi_d"] {
+        store
+            .upsert_person(&person(id), "admin")
+            .await
+            .expect("person");
+        store
+            .add_sample(id, &sha, "mobilefacenet_192d", &[0.6, 0.8])
+            .await
+            .expect("sample");
+    }
+    let samples = store
+        .samples("mobilefacenet_192d", None)
+        .await
+        .expect("samples");
+    assert_eq!(samples.len(), 2);
+    assert_eq!(
+        samples[0].1,
+        vec![0.6, 0.8],
+        "embeddings round-trip exactly"
+    );
+    assert!(store.samples("other", None).await.expect("s").is_empty());
+    assert!(
+        store
+            .delete_person("le_van_c", "admin")
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !store
+            .delete_person("le_van_c", "admin")
+            .await
+            .expect("delete")
+    );
+    assert_eq!(store.tombstones().await.expect("t"), ["le_van_c"]);
+    store
+        .upsert_person(&person("le_van_c"), "admin")
+        .await
+        .expect("again");
+    assert!(store.tombstones().await.expect("t").is_empty());
+    store
+        .delete_person("pham_thi_d", "admin")
+        .await
+        .expect("delete");
+    assert_eq!(
+        store
+            .purge_tombstones("9999-01-01T00:00:00.000Z")
+            .await
+            .expect("p"),
+        1
+    );
+
+    // Camera statuses: one row per camera, the latest wins.
+    for state in ["starting", "running"] {
+        store
+            .upsert_camera_status(
+                "site-a",
+                "edge-1",
+                "gate-1",
+                state,
+                &format!("{{\"state\":\"{state}\",\"frames_decoded\":10}}"),
+            )
+            .await
+            .expect("camera");
+    }
+    let cams = store.list_cameras().await.expect("cameras");
+    assert_eq!(cams.len(), 1, "{cams:?}");
+    assert_eq!(cams[0]["state"], "running");
+    assert_eq!(cams[0]["status"]["frames_decoded"], 10);
+
+    // More events than one statement holds, with a redelivery inside the same batch: each
+    // stored once, the second copy reported as a duplicate.
+    let many: Vec<EventEnvelope> = (0..150)
+        .map(|i| {
+            envelope(
+                "gate-7",
+                now,
+                EventBody::FaceMatch(hit(&format!("p{i}"), "staff")),
+                false,
+            )
+        })
+        .collect();
+    let mut batch = many.clone();
+    batch.insert(100, many[3].clone());
+    let res = store.insert_batch(&batch).await.expect("batch");
+    let dup = res
+        .iter()
+        .filter(|r| matches!(r, Ok(Inserted::Duplicate)))
+        .count();
+    assert_eq!(dup, 1, "{res:?}");
+    assert!(
+        matches!(res[100], Ok(Inserted::Duplicate)),
+        "{:?}",
+        res[100]
+    );
+    let stored = store
+        .list_events(&EventFilter {
+            camera: Some("gate-7".into()),
+            limit: Some(1000),
+            ..Default::default()
+        })
+        .await
+        .expect("list");
+    assert_eq!(stored.len(), 150);
 }
 
 fn rt() -> tokio::runtime::Runtime {

@@ -1,8 +1,9 @@
 //! The operator's web UI in real headless Chromium (Debian's, driven by playwright-core from
 //! tests/browser): log in (a wrong password refused first), watch a watch-list hit published by
 //! an edge arrive on the live wall with its snapshot, take the alert through New -> In progress
-//! -> Closed, and read the hourly count chart. What the page shows is checked against what was
-//! published and against the API afterwards (alert history, audit log).
+//! -> Closed, read the hourly count chart, find the hit in the site's gate view, and enrol a
+//! visitor from the People page with a photo file. What the page shows is checked against what
+//! was published and against the API afterwards (alert history, people, audit log).
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
@@ -39,9 +40,15 @@ fn envelope(camera: &str, at: chrono::DateTime<Utc>, body: EventBody) -> EventEn
 /// Reads `TAG {json}` lines from the browser script until `tag` (or FAIL) arrives.
 fn expect_line(rx: &mpsc::Receiver<String>, tag: &str, log: &str) -> serde_json::Value {
     loop {
-        let line = rx
-            .recv_timeout(Duration::from_secs(90))
-            .unwrap_or_else(|_| panic!("browser said nothing for 90 s waiting for {tag}; {log}"));
+        let line = match rx.recv_timeout(Duration::from_secs(90)) {
+            Ok(l) => l,
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("browser said nothing for 90 s waiting for {tag}; {log}")
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the browser script ended before {tag}; {log}")
+            }
+        };
         let (t, rest) = line.split_once(' ').unwrap_or((line.as_str(), "null"));
         if t == "FAIL" {
             panic!("browser failed waiting for {tag}: {rest}\nscreenshots in {log}");
@@ -57,7 +64,7 @@ fn an_operator_logs_in_sees_a_live_hit_handles_its_alert_and_reads_the_count_cha
     let dir = tempfile::tempdir().expect("tempdir");
     let shots = dir.path().join("screenshots");
     std::fs::create_dir_all(&shots).expect("shots dir");
-    let bridge = Bridge::start(dir.path()).expect("bridge");
+    let bridge = Bridge::start_custom(dir.path(), None, &bridge_models_toml()).expect("bridge");
     let (code, body) = bridge
         .post(
             "/api/users",
@@ -114,6 +121,11 @@ fn an_operator_logs_in_sees_a_live_hit_handles_its_alert_and_reads_the_count_cha
         .env("GW_PASS", OPERATOR_PASSWORD)
         .env("GW_SHOTS", &shots)
         .env("GW_CLOSE_NOTE", CLOSE_NOTE)
+        .env("GW_SITE", "ha-long-port")
+        .env(
+            "GW_ENROL_PHOTO",
+            testdata().join("faces/celebrities/angelina_jolie/img1.jpg"),
+        )
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.path().join("node.log")).expect("node log"))
         .spawn()
@@ -257,6 +269,21 @@ fn an_operator_logs_in_sees_a_live_hit_handles_its_alert_and_reads_the_count_cha
         );
     }
     assert_eq!(counts["table_rows"], 4, "hour x gate rows: {counts}");
+    let gate = expect_line(&rx, "GATE", &where_);
+    assert_eq!(
+        gate["hits"],
+        serde_json::json!([hit.event_id.to_string()]),
+        "{gate}"
+    );
+    assert_eq!(gate["known"], 0, "{gate}");
+    let enrol = expect_line(&rx, "ENROL", &where_);
+    assert_eq!(
+        enrol["result"], "enrolled Trần Thị Mai: 1 photo(s), sent to 0 edge(s)",
+        "{enrol}"
+    );
+    assert_eq!(enrol["row"][0], "tran_thi_mai", "{enrol}");
+    assert_eq!(enrol["row"][2], "visitor", "{enrol}");
+    assert_eq!(enrol["row"][4], "1", "one photo: {enrol}");
     expect_line(&rx, "DONE", &where_);
     let status = node.wait().expect("node exit");
     assert!(status.success(), "browser script: {status}");
@@ -287,6 +314,23 @@ fn an_operator_logs_in_sees_a_live_hit_handles_its_alert_and_reads_the_count_cha
         })
         .collect();
     let id = hit.event_id.to_string();
+    let people = bridge.get("/api/people").expect("people");
+    assert_eq!(people["people"][0]["person_id"], "tran_thi_mai", "{people}");
+    assert_eq!(people["people"][0]["created_by"], OPERATOR, "{people}");
+    let sha = hit
+        .snapshot
+        .as_ref()
+        .map(|s| s.sha256.clone())
+        .unwrap_or_default();
+    assert!(
+        mine.iter().any(|(a, s)| a == "view_snapshot" && *s == sha),
+        "the evidence photo the operator saw is audited: {mine:?}"
+    );
+    assert!(
+        mine.iter()
+            .any(|(a, s)| a == "enrol_person" && s == "tran_thi_mai"),
+        "{mine:?}"
+    );
     for action in ["list_alerts", "view_alert", "alert_transition"] {
         assert!(
             mine.iter()
