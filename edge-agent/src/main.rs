@@ -250,25 +250,48 @@ async fn run_async(
         let gallery = ctx.gallery.clone();
         let path = cfg.gallery.path.clone();
         tokio::spawn(async move {
-            while let Some(raw) = updates.recv().await {
-                let u = match wire::GalleryUpdate::parse(&raw) {
-                    Ok(u) => u,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "malformed gallery update ignored");
-                        continue;
+            // Everything already waiting is applied together and the file saved once: a
+            // whole-gallery sync is one update per person.
+            while let Some(first) = updates.recv().await {
+                let mut raws = vec![first];
+                while raws.len() < 1024 {
+                    match updates.try_recv() {
+                        Ok(r) => raws.push(r),
+                        Err(_) => break,
                     }
-                };
+                }
+                let parsed: Vec<wire::GalleryUpdate> = raws
+                    .iter()
+                    .filter_map(|raw| match wire::GalleryUpdate::parse(raw) {
+                        Ok(u) => Some(u),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "malformed gallery update ignored");
+                            None
+                        }
+                    })
+                    .collect();
+                if parsed.is_empty() {
+                    continue;
+                }
                 let (gallery, path) = (gallery.clone(), path.clone());
                 let applied = tokio::task::spawn_blocking(move || {
                     let mut g = gallery.write().unwrap_or_else(|p| p.into_inner());
-                    let line = g.apply(&u)?;
+                    let lines: Vec<(uuid::Uuid, Result<String, _>)> =
+                        parsed.iter().map(|u| (u.update_id, g.apply(u))).collect();
                     g.save(&path)?;
-                    Ok::<_, edge_agent::gallery::GalleryError>((u.update_id, line))
+                    Ok::<_, edge_agent::gallery::GalleryError>(lines)
                 })
                 .await;
                 match applied {
-                    Ok(Ok((id, line))) => tracing::info!(update = %id, "gallery updated: {line}"),
-                    Ok(Err(e)) => tracing::warn!(error = %e, "gallery update not applied"),
+                    Ok(Ok(lines)) => {
+                        for (id, r) in lines {
+                            match r {
+                                Ok(line) => tracing::info!(update = %id, "gallery updated: {line}"),
+                                Err(e) => tracing::warn!(update = %id, error = %e, "gallery update not applied"),
+                            }
+                        }
+                    }
+                    Ok(Err(e)) => tracing::error!(error = %e, "gallery file not saved"),
                     Err(e) => tracing::error!(error = %e, "gallery task failed"),
                 }
             }

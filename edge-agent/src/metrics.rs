@@ -188,6 +188,11 @@ pub fn render(src: &MetricsSources) -> String {
             "Times unacknowledged events were sent again.",
             &p.resend_rounds,
         ),
+        (
+            "gatewatch_gallery_updates_dropped_total",
+            "Gallery updates from the IOC dropped because the gallery task was behind.",
+            &p.gallery_dropped,
+        ),
     ] {
         metric(&mut o, name, "counter", help);
         let _ = writeln!(o, "{name} {}", v.load(Ordering::Relaxed));

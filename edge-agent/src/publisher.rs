@@ -39,6 +39,9 @@ pub enum PublishError {
     Outbox(#[from] crate::outbox::OutboxError),
 }
 
+/// Gallery updates that may wait for the gallery task.
+const GALLERY_QUEUE: usize = 8192;
+
 /// Delivery counters.
 #[derive(Debug, Default)]
 pub struct PublishStats {
@@ -53,6 +56,9 @@ pub struct PublishStats {
     pub connection_errors: AtomicU64,
     /// Times everything in flight was sent again (reconnects, missing acks).
     pub resend_rounds: AtomicU64,
+    /// Gallery updates from the IOC dropped because the gallery task was this far behind
+    /// (the next sync, when the edge reconnects, brings them again).
+    pub gallery_dropped: AtomicU64,
 }
 
 /// Which outbox priority an event gets.
@@ -181,7 +187,8 @@ impl Publisher {
         for t in [&ack_topic, &gallery_topic] {
             let _ = client.subscribe(t.clone(), QoS::AtLeastOnce).await;
         }
-        let (gallery_tx, gallery_rx) = mpsc::channel(64);
+        // Room for a whole-gallery sync from the IOC (one update per person) arriving at once.
+        let (gallery_tx, gallery_rx) = mpsc::channel(GALLERY_QUEUE);
         let poller = tokio::spawn(poll(
             eventloop,
             client.clone(),
@@ -448,6 +455,7 @@ async fn poll(mut eventloop: EventLoop, client: AsyncClient, cx: PollCtx) {
             Ok(Event::Incoming(Packet::Publish(p))) if p.topic == cx.gallery_topic => {
                 // Applied by the agent's gallery task; never blocks this loop.
                 if cx.gallery_tx.try_send(p.payload.to_vec()).is_err() {
+                    cx.stats.gallery_dropped.fetch_add(1, Ordering::Relaxed);
                     tracing::error!("gallery update dropped: the gallery task is not keeping up");
                 }
             }
