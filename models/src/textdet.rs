@@ -57,8 +57,13 @@ impl TextDetector {
     }
 
     pub fn detect(&self, image: RgbView<'_>) -> Result<Vec<TextBox>, ModelError> {
+        self.detect_at(image, self.max_side)
+    }
+
+    /// [`TextDetector::detect`] with the longer side of the network input at `max_side`.
+    pub fn detect_at(&self, image: RgbView<'_>, max_side: u32) -> Result<Vec<TextBox>, ModelError> {
         let m = &self.session.manifest;
-        let s = self.max_side as f32 / image.width.max(image.height) as f32;
+        let s = max_side as f32 / image.width.max(image.height) as f32;
         let up = |v: u32| (((v as f32 * s).round() as u32).div_ceil(32) * 32).max(32);
         let (iw, ih) = (up(image.width), up(image.height));
         let lb = Letterbox::fit(image.width, image.height, iw, ih);
@@ -309,6 +314,11 @@ impl ScenePlateReader {
             }
         }
         let boxes = self.text.detect(image)?;
+        if let Some((_, p)) = self.best_in(image, &boxes, &vehicles)? {
+            return Ok(Some(p));
+        }
+        // Small or far plates: look again with the scene enlarged.
+        let boxes = self.text.detect_at(image, 2 * self.text.max_side)?;
         Ok(self.best_in(image, &boxes, &vehicles)?.map(|(_, p)| p))
     }
 

@@ -2,7 +2,7 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 10 minutes here) measured 53.3% on 2026-12-02 (BENCHMARKS.md). This test reads every
+//! about 10 minutes here) measured 55.0% on 2026-12-02 (BENCHMARKS.md). This test reads every
 //! 5th scene (all categories, 220 photos) and guards that level against regressions.
 
 #![allow(clippy::panic)] // tests report failures by panicking
@@ -56,5 +56,5 @@ fn the_plate_of_the_main_vehicle_is_read_in_a_sample_of_every_category() {
     eprintln!("scenes exact {exact}/{n} = {acc:.3}; by category (images, exact) {by_category:?}");
     assert!(n >= 200);
     assert_eq!(by_category.len(), 7, "every category sampled");
-    assert!(acc >= 0.45, "exact {acc:.3}");
+    assert!(acc >= 0.55, "exact {acc:.3}");
 }
