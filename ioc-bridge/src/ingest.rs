@@ -100,9 +100,6 @@ pub struct Ingest {
     pub client: AsyncClient,
     pub stats: Arc<IngestStats>,
     pub live: broadcast::Sender<LiveEvent>,
-    /// `(site_id, edge_id)` of every edge that announces itself online (on start and after
-    /// each reconnect): the gallery sync sends it the IOC's gallery.
-    pub online: broadcast::Sender<(String, String)>,
 }
 
 /// The topic filters the bridge subscribes to: events (shared), edge and camera statuses
@@ -162,7 +159,7 @@ pub async fn start(
         stats.clone(),
         Feeds {
             live: live.clone(),
-            online: online.clone(),
+            online,
         },
         ingest.clone(),
     ));
@@ -171,7 +168,6 @@ pub async fn start(
         client,
         stats,
         live,
-        online,
     })
 }
 
@@ -356,6 +352,8 @@ fn classify(p: &Publish) -> Item {
 /// Where stored messages are announced inside the bridge.
 struct Feeds {
     live: broadcast::Sender<LiveEvent>,
+    /// `(site_id, edge_id)` of each edge announcing itself online (start, reconnect): the
+    /// gallery sync answers with the IOC's gallery.
     online: broadcast::Sender<(String, String)>,
 }
 
