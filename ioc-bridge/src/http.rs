@@ -952,19 +952,26 @@ async fn list_edges(
 ) -> ApiResult<Json<serde_json::Value>> {
     require(&s, &headers, &Method::GET, Permission::ViewEvents).await?;
     let mut edges = s.store.list_edges().await?;
-    let cameras = s.store.list_cameras().await?;
+    // Cameras grouped by their edge once (a province has thousands).
+    let mut by_edge: BTreeMap<(String, String), Vec<serde_json::Value>> = BTreeMap::new();
+    for c in s.store.list_cameras().await? {
+        let key = (
+            c["site_id"].as_str().unwrap_or_default().to_owned(),
+            c["edge_id"].as_str().unwrap_or_default().to_owned(),
+        );
+        by_edge.entry(key).or_default().push(c);
+    }
     for e in &mut edges {
-        let online = e["state"] == "online";
-        let mine: Vec<serde_json::Value> = cameras
-            .iter()
-            .filter(|c| c["site_id"] == e["site_id"] && c["edge_id"] == e["edge_id"])
-            .map(|c| {
-                let mut c = c.clone();
-                // While the edge is offline its cameras' last statuses may be out of date.
-                c["stale"] = (!online).into();
-                c
-            })
-            .collect();
+        let key = (
+            e["site_id"].as_str().unwrap_or_default().to_owned(),
+            e["edge_id"].as_str().unwrap_or_default().to_owned(),
+        );
+        // While the edge is offline its cameras' last statuses may be out of date.
+        let stale = e["state"] != "online";
+        let mut mine = by_edge.remove(&key).unwrap_or_default();
+        for c in &mut mine {
+            c["stale"] = stale.into();
+        }
         e["cameras"] = mine.into();
     }
     Ok(Json(json!({ "edges": edges })))

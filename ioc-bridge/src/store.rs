@@ -914,9 +914,11 @@ impl Store {
         p: &wire::GalleryPerson,
         created_by: &str,
     ) -> Result<(), StoreError> {
+        // Enrolled again: no longer removed (one transaction, so a sync never sees both).
+        let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM gallery_tombstones WHERE person_id = $1")
             .bind(p.person_id.clone())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
         sqlx::query(
             "INSERT INTO people (person_id, name, list, valid_from, valid_until, created_at, created_by) \
@@ -930,8 +932,9 @@ impl Store {
         .bind(p.valid_until.map(ts))
         .bind(now())
         .bind(created_by.to_owned())
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
