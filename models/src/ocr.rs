@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::ModelError;
 use crate::imageops::{self, Letterbox, RgbView};
 use crate::manifest::{ModelKind, ModelManifest, TextRecognizerSpec};
-use crate::plate::{self, ParsedPlate};
+use crate::plate::{self, ParsedPlate, Slot};
 use crate::runtime::{CheckedSession, RuntimeOptions};
 
 /// Lines narrower than this (at the model height) are widened before recognition.
@@ -98,6 +98,12 @@ impl TextRecognizer {
     /// Recognises one line of text in `image` (resized to the model height, aspect kept; short
     /// lines are widened up to 2x so CTC has enough time steps for repeated characters).
     pub fn recognize(&self, image: RgbView<'_>) -> Result<TextLine, ModelError> {
+        Ok(self.recognize_ctc(image)?.greedy())
+    }
+
+    /// Runs the recogniser on one line and keeps its per-step output over the plate alphabet,
+    /// for greedy or format-constrained decoding ([`CtcLine`]).
+    pub fn recognize_ctc(&self, image: RgbView<'_>) -> Result<CtcLine, ModelError> {
         let m = &self.session.manifest;
         let scale = self.height as f32 / image.height as f32;
         let natural = image.width as f32 * scale;
@@ -135,44 +141,224 @@ impl TextRecognizer {
                 });
             }
         };
-        Ok(ctc_decode(probs, t, c, &self.allowed))
+        if probs.len() < t * c {
+            return Err(ModelError::Inference {
+                model: m.id.clone(),
+                reason: format!("output has {} values, expected {}", probs.len(), t * c),
+            });
+        }
+        Ok(CtcLine::from_softmax(probs, t, c, &self.allowed))
     }
 }
 
-/// Greedy CTC decoding where each step chooses between the blank and the allowed classes only.
-pub fn ctc_decode(
-    probs: &[f32],
+/// What one line of CTC output says about the plate alphabet: per time step the probability of
+/// the blank, of "no plate character" (the blank and every class outside the alphabet: dashes,
+/// dots, other scripts) and of each plate character.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CtcLine {
     steps: usize,
-    classes: usize,
-    allowed: &[(usize, char)],
-) -> TextLine {
-    let mut text = String::new();
-    let mut confs = Vec::new();
-    let mut prev: Option<usize> = None;
-    for t in 0..steps {
-        let row = &probs[t * classes..(t + 1) * classes];
-        let blank = row[0];
-        let best = allowed
-            .iter()
-            .filter_map(|(i, ch)| row.get(*i).map(|p| (*i, *ch, *p)))
-            .max_by(|a, b| a.2.total_cmp(&b.2));
-        match best {
-            Some((i, ch, p)) if p > blank => {
-                if prev != Some(i) {
-                    text.push(ch);
-                    confs.push(p);
-                }
-                prev = Some(i);
-            }
-            _ => prev = None,
+    chars: Vec<char>,
+    /// Per step: `[P(blank), P(no plate character), P(chars[0]), P(chars[1]), ...]`.
+    probs: Vec<f32>,
+}
+
+/// The most probable spelling of a [`CtcLine`] that fits a sequence of [`Slot`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Constrained {
+    pub text: String,
+    /// Mean over the characters of each one's peak probability.
+    pub confidence: f32,
+    /// How much less likely (natural log) the best fitting path is than the best path with no
+    /// constraint: 0 when the free reading already fits, large when the format had to be forced.
+    pub forced: f32,
+}
+
+impl CtcLine {
+    /// Keeps the blank, the plate alphabet and the rest of the mass as "no plate character".
+    pub fn from_softmax(
+        probs: &[f32],
+        steps: usize,
+        classes: usize,
+        allowed: &[(usize, char)],
+    ) -> Self {
+        let width = 2 + allowed.len();
+        let mut out = Vec::with_capacity(steps * width);
+        for t in 0..steps {
+            let row = &probs[t * classes..(t + 1) * classes];
+            let blank = row.first().copied().unwrap_or(0.0);
+            let chars: Vec<f32> = allowed
+                .iter()
+                .map(|(i, _)| row.get(*i).copied().unwrap_or(0.0))
+                .collect();
+            let plate: f32 = chars.iter().sum();
+            out.push(blank);
+            out.push((1.0 - plate).clamp(blank, 1.0));
+            out.extend(chars);
+        }
+        Self {
+            steps,
+            chars: allowed.iter().map(|(_, c)| *c).collect(),
+            probs: out,
         }
     }
-    let confidence = if confs.is_empty() {
-        0.0
-    } else {
-        confs.iter().sum::<f32>() / confs.len() as f32
-    };
-    TextLine { text, confidence }
+
+    /// Number of time steps.
+    pub fn steps(&self) -> usize {
+        self.steps
+    }
+
+    fn row(&self, t: usize) -> &[f32] {
+        let w = 2 + self.chars.len();
+        &self.probs[t * w..(t + 1) * w]
+    }
+
+    /// Greedy decoding: at each step the likeliest plate character if it beats the blank,
+    /// repeats collapsed.
+    pub fn greedy(&self) -> TextLine {
+        let mut text = String::new();
+        let mut confs = Vec::new();
+        let mut prev: Option<usize> = None;
+        for t in 0..self.steps {
+            let row = self.row(t);
+            let best = row[2..]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1));
+            match best {
+                Some((i, &p)) if p > row[0] => {
+                    if prev != Some(i) {
+                        text.push(self.chars[i]);
+                        confs.push(p);
+                    }
+                    prev = Some(i);
+                }
+                _ => prev = None,
+            }
+        }
+        let confidence = if confs.is_empty() {
+            0.0
+        } else {
+            confs.iter().sum::<f32>() / confs.len() as f32
+        };
+        TextLine { text, confidence }
+    }
+
+    /// The best CTC path (Viterbi) whose collapsed text fits `slots` exactly, or `None` when the
+    /// line has fewer steps than the format has characters. Non-plate classes count as blank.
+    pub fn best_matching(&self, slots: &[Slot]) -> Option<Constrained> {
+        const FLOOR: f32 = 1e-12;
+        let n = slots.len();
+        let a = self.chars.len();
+        if n == 0 || self.steps < n {
+            return None;
+        }
+        let ln = |p: f32| p.max(FLOOR).ln();
+        // States: B(k) = k characters emitted, now between characters (k = 0..=n);
+        // C(k, c) = the k-th character (1-based) is c and is being emitted.
+        let ns = (n + 1) + n * a;
+        let cs = |k: usize, c: usize| (n + 1) + (k - 1) * a + c;
+        let admitted: Vec<Vec<bool>> = slots
+            .iter()
+            .map(|s| self.chars.iter().map(|&c| s.admits(c)).collect())
+            .collect();
+        let neg = f32::NEG_INFINITY;
+        let mut prev = vec![neg; ns];
+        prev[0] = 0.0;
+        let mut next = vec![neg; ns];
+        let mut back = vec![0u32; self.steps * ns];
+        let mut free = 0.0f32;
+        for t in 0..self.steps {
+            let row = self.row(t);
+            let nothing = ln(row[1]);
+            free += row[1..].iter().fold(FLOOR, |m, &p| m.max(p)).ln();
+            let bk = &mut back[t * ns..(t + 1) * ns];
+            next.fill(neg);
+            // Best and second-best character state of each position at t - 1, for entering a
+            // new character straight from a different one.
+            let mut top2 = vec![((neg, usize::MAX), (neg, usize::MAX)); n + 1];
+            for (k, slot) in top2.iter_mut().enumerate().skip(1) {
+                for c in 0..a {
+                    let v = prev[cs(k, c)];
+                    if v > slot.0.0 {
+                        slot.1 = slot.0;
+                        slot.0 = (v, c);
+                    } else if v > slot.1.0 {
+                        slot.1 = (v, c);
+                    }
+                }
+            }
+            for k in 0..=n {
+                let (mut best, mut from) = (prev[k], k);
+                if k >= 1 && top2[k].0.0 > best {
+                    best = top2[k].0.0;
+                    from = cs(k, top2[k].0.1);
+                }
+                if best > neg {
+                    next[k] = best + nothing;
+                    bk[k] = from as u32;
+                }
+            }
+            for k in 1..=n {
+                for c in 0..a {
+                    if !admitted[k - 1][c] {
+                        continue;
+                    }
+                    let s = cs(k, c);
+                    let (mut best, mut from) = (prev[s], s);
+                    if prev[k - 1] > best {
+                        best = prev[k - 1];
+                        from = k - 1;
+                    }
+                    if k >= 2 {
+                        let (first, second) = top2[k - 1];
+                        let other = if first.1 != c { first } else { second };
+                        if other.0 > best {
+                            best = other.0;
+                            from = cs(k - 1, other.1);
+                        }
+                    }
+                    if best > neg {
+                        next[s] = best + ln(row[2 + c]);
+                        bk[s] = from as u32;
+                    }
+                }
+            }
+            std::mem::swap(&mut prev, &mut next);
+        }
+        // End between characters or on the last one.
+        let mut end = (prev[n], n);
+        for c in 0..a {
+            if prev[cs(n, c)] > end.0 {
+                end = (prev[cs(n, c)], cs(n, c));
+            }
+        }
+        if end.0 == neg {
+            return None;
+        }
+        // Walk back, collecting each character and its peak probability.
+        let mut chars = Vec::with_capacity(n);
+        let mut s = end.1;
+        let mut peak = 0.0f32;
+        for t in (0..self.steps).rev() {
+            let from = back[t * ns + s] as usize;
+            if s > n {
+                let c = (s - n - 1) % a;
+                peak = peak.max(self.row(t)[2 + c]);
+                if from != s {
+                    chars.push((self.chars[c], peak));
+                    peak = 0.0;
+                }
+            }
+            s = from;
+        }
+        chars.reverse();
+        let confidence = chars.iter().map(|c| c.1).sum::<f32>() / chars.len().max(1) as f32;
+        Some(Constrained {
+            text: chars.iter().map(|c| c.0).collect(),
+            confidence,
+            forced: (free - end.0).max(0.0),
+        })
+    }
 }
 
 /// Result of reading a plate.
@@ -182,6 +368,8 @@ pub enum PlateRead {
     Read {
         plate: ParsedPlate,
         confidence: f32,
+        /// How much the format had to be forced (see [`Constrained::forced`]).
+        forced: f32,
         raw: Vec<String>,
     },
     Unreadable {
@@ -194,6 +382,16 @@ impl PlateRead {
     pub fn plate(&self) -> Option<&ParsedPlate> {
         match self {
             PlateRead::Read { plate, .. } => Some(plate),
+            PlateRead::Unreadable { .. } => None,
+        }
+    }
+
+    /// Ranking score of a reading ([`Reading::score`]); `None` when unreadable.
+    pub fn score(&self) -> Option<f32> {
+        match self {
+            PlateRead::Read {
+                confidence, forced, ..
+            } => Some(confidence - FORCE_PENALTY * forced),
             PlateRead::Unreadable { .. } => None,
         }
     }
@@ -259,15 +457,118 @@ fn split_row(v: RgbView<'_>) -> u32 {
     best.0
 }
 
+/// How much a natural-log unit of forcing a reading into a plate format costs in the score
+/// (a confident letter read where a digit must stand costs about 3 units).
+pub const FORCE_PENALTY: f32 = 0.02;
+/// Readings that had to be forced more than this (natural log) are not plates.
+pub const MAX_FORCED: f32 = 8.0;
+
+/// A plate read from CTC output under the plate formats.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reading {
+    pub plate: ParsedPlate,
+    pub confidence: f32,
+    /// See [`Constrained::forced`].
+    pub forced: f32,
+}
+
+impl Reading {
+    /// Ranking score: confidence less the cost of forcing the format.
+    pub fn score(&self) -> f32 {
+        self.confidence - FORCE_PENALTY * self.forced
+    }
+}
+
+/// Levenshtein distance between two short strings.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The least forced spelling of `line` under each format that parses as a valid plate.
+fn best_fit<'f>(
+    line: &CtcLine,
+    formats: impl IntoIterator<Item = &'f &'f [Slot]>,
+) -> Vec<Constrained> {
+    formats
+        .into_iter()
+        .filter_map(|f| line.best_matching(f))
+        .collect()
+}
+
+fn better(a: &Reading, b: &Reading) -> bool {
+    (a.forced, -a.confidence) < (b.forced, -b.confidence)
+}
+
+/// The valid one-line plate (or military plate) that `line` most probably spells.
+pub fn read_one_line(line: &CtcLine) -> Option<Reading> {
+    let free = line.greedy().text;
+    let mut best: Option<Reading> = None;
+    for c in best_fit(line, plate::ONE_LINE_FORMATS) {
+        if c.forced > MAX_FORCED {
+            continue;
+        }
+        let Some(mut p) = plate::parse_one_line(&c.text) else {
+            continue;
+        };
+        p.corrections = edit_distance(&free, &c.text);
+        let r = Reading {
+            plate: p,
+            confidence: c.confidence,
+            forced: c.forced,
+        };
+        if best.as_ref().is_none_or(|b| better(&r, b)) {
+            best = Some(r);
+        }
+    }
+    best
+}
+
+/// The valid two-line plate that a top and a bottom line most probably spell.
+pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine) -> Option<Reading> {
+    let free = format!("{}{}", top.greedy().text, bottom.greedy().text);
+    let bottoms = best_fit(bottom, plate::BOTTOM_LINE_FORMATS);
+    let mut best: Option<Reading> = None;
+    for t in best_fit(top, plate::TOP_LINE_FORMATS) {
+        for b in &bottoms {
+            let forced = t.forced + b.forced;
+            if forced > MAX_FORCED {
+                continue;
+            }
+            let Some(mut p) = plate::parse_two_line(&t.text, &b.text) else {
+                continue;
+            };
+            p.corrections = edit_distance(&free, &format!("{}{}", t.text, b.text));
+            let r = Reading {
+                plate: p,
+                confidence: (t.confidence + b.confidence) / 2.0,
+                forced,
+            };
+            if best.as_ref().is_none_or(|x| better(&r, x)) {
+                best = Some(r);
+            }
+        }
+    }
+    best
+}
+
 impl PlateReader for CropPlateReader {
     fn read(&self, crop: RgbView<'_>) -> Result<PlateRead, ModelError> {
         let mut raw = Vec::new();
-        let mut candidates: Vec<(ParsedPlate, f32)> = Vec::new();
-        let one = self.rec.recognize(crop)?;
-        raw.push(one.text.clone());
-        if let Some(p) = plate::parse_one_line(&one.text) {
-            candidates.push((p, one.confidence));
-        }
+        let mut candidates: Vec<Reading> = Vec::new();
+        let one = self.rec.recognize_ctc(crop)?;
+        raw.push(one.greedy().text);
+        candidates.extend(read_one_line(&one));
         if crop.height >= 16 {
             // Two lines: split at the emptiest row near the middle, and at the middle itself.
             let gap = split_row(crop);
@@ -283,30 +584,22 @@ impl PlateReader for CropPlateReader {
                 ) else {
                     continue;
                 };
-                let (t, b) = (self.rec.recognize(top)?, self.rec.recognize(bottom)?);
-                raw.push(format!("{} / {}", t.text, b.text));
-                let conf = (t.confidence + b.confidence) / 2.0;
-                if let Some(p) = plate::parse_two_line(&t.text, &b.text) {
-                    candidates.push((p, conf));
-                } else if let Some(p) = plate::parse_one_line(&format!("{}{}", t.text, b.text)) {
-                    candidates.push((
-                        ParsedPlate {
-                            format: plate::PlateFormat::TwoLine,
-                            ..p
-                        },
-                        conf * 0.9,
-                    ));
-                }
+                let (t, b) = (
+                    self.rec.recognize_ctc(top)?,
+                    self.rec.recognize_ctc(bottom)?,
+                );
+                raw.push(format!("{} / {}", t.greedy().text, b.greedy().text));
+                candidates.extend(read_two_lines(&t, &b));
             }
         }
-        let best = candidates.into_iter().max_by(|a, b| {
-            let score = |c: &(ParsedPlate, f32)| c.1 - 0.05 * c.0.corrections as f32;
-            score(a).total_cmp(&score(b))
-        });
+        let best = candidates
+            .into_iter()
+            .max_by(|a, b| a.score().total_cmp(&b.score()));
         Ok(match best {
-            Some((plate, confidence)) => PlateRead::Read {
-                plate,
-                confidence,
+            Some(r) => PlateRead::Read {
+                plate: r.plate,
+                confidence: r.confidence,
+                forced: r.forced,
                 raw,
             },
             None => PlateRead::Unreadable {
@@ -314,5 +607,141 @@ impl PlateReader for CropPlateReader {
                 reason: "no reading matches a Vietnamese plate format".into(),
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A CTC line over the plate alphabet built from per-step `(char or '_' for blank, p)`
+    /// peaks, the rest of each step's mass spread over the blank.
+    fn line(steps: &[&[(char, f32)]]) -> CtcLine {
+        let allowed: Vec<(usize, char)> = PLATE_ALPHABET
+            .chars()
+            .enumerate()
+            .map(|(i, c)| (i + 1, c))
+            .collect();
+        let classes = 1 + allowed.len() + 1; // blank, alphabet, one class outside it ('-')
+        let mut probs = vec![0.0f32; steps.len() * classes];
+        for (t, peaks) in steps.iter().enumerate() {
+            let row = &mut probs[t * classes..(t + 1) * classes];
+            let mut rest = 1.0;
+            for &(c, p) in *peaks {
+                let i = match c {
+                    '_' => 0,
+                    '-' => classes - 1,
+                    c => 1 + PLATE_ALPHABET.find(c).expect("plate character"),
+                };
+                row[i] += p;
+                rest -= p;
+            }
+            row[0] += rest.max(0.0);
+        }
+        CtcLine::from_softmax(&probs, steps.len(), classes, &allowed)
+    }
+
+    fn spell(text: &str) -> CtcLine {
+        // Each character for two steps, then a blank, like a clean line.
+        let mut steps: Vec<Vec<(char, f32)>> = Vec::new();
+        for c in text.chars() {
+            steps.push(vec![(c, 0.95)]);
+            steps.push(vec![(c, 0.9)]);
+            steps.push(vec![('_', 0.9)]);
+        }
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        line(&refs)
+    }
+
+    #[test]
+    fn a_clean_line_that_fits_the_format_is_read_unforced() {
+        let l = spell("51G12345");
+        assert_eq!(l.greedy().text, "51G12345");
+        let r = read_one_line(&l).expect("plate");
+        assert_eq!(r.plate.text, "51G-123.45");
+        assert!(r.forced < 1e-3, "forced {}", r.forced);
+        assert!(r.confidence > 0.9);
+    }
+
+    #[test]
+    fn a_letter_where_a_digit_must_stand_becomes_the_likeliest_digit() {
+        // The last step reads 'B' (0.6) but a number position needs a digit: '8' (0.3) wins
+        // over '3' (0.05) because the model said so, not because of a fixed table.
+        let mut steps: Vec<Vec<(char, f32)>> = Vec::new();
+        for c in "51G1234".chars() {
+            steps.push(vec![(c, 0.9)]);
+            steps.push(vec![('_', 0.9)]);
+        }
+        steps.push(vec![('B', 0.6), ('8', 0.3), ('3', 0.05)]);
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        let l = line(&refs);
+        assert_eq!(l.greedy().text, "51G1234B");
+        let r = read_one_line(&l).expect("plate");
+        assert_eq!(r.plate.normalized, "51G12348");
+        assert!(
+            (r.forced - (0.6f32 / 0.3).ln()).abs() < 0.05,
+            "forced {}",
+            r.forced
+        );
+        assert_eq!(r.plate.corrections, 1);
+    }
+
+    #[test]
+    fn a_repeated_character_needs_a_blank_or_other_class_between_its_two_emissions() {
+        // "30A" over "1122" with the two 1s separated only by a dash (outside the alphabet).
+        let top = spell("30A");
+        let bottom = line(&[
+            &[('1', 0.9)],
+            &[('-', 0.9)],
+            &[('1', 0.9)],
+            &[('_', 0.9)],
+            &[('2', 0.9)],
+            &[('2', 0.9)],
+            &[('_', 0.9)],
+            &[('2', 0.9)],
+        ]);
+        let r = read_two_lines(&top, &bottom).expect("plate");
+        assert_eq!(r.plate.text, "30-A 1122");
+        assert!(r.forced < 1e-3, "forced {}", r.forced);
+    }
+
+    #[test]
+    fn a_spurious_weak_character_is_dropped_to_fit_the_format() {
+        // A screw read as a faint '1' before the number: nine characters, but a one-line plate
+        // with a 1-letter series and 5 digits has eight.
+        let mut steps: Vec<Vec<(char, f32)>> = Vec::new();
+        for c in "29A".chars() {
+            steps.push(vec![(c, 0.95)]);
+            steps.push(vec![('_', 0.9)]);
+        }
+        steps.push(vec![('1', 0.55), ('_', 0.45)]);
+        steps.push(vec![('_', 0.9)]);
+        for c in "12345".chars() {
+            steps.push(vec![(c, 0.95)]);
+            steps.push(vec![('_', 0.9)]);
+        }
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        let l = line(&refs);
+        assert_eq!(l.greedy().text, "29A112345");
+        let r = read_one_line(&l).expect("plate");
+        assert_eq!(r.plate.text, "29A-123.45");
+        assert!(
+            r.forced < 0.25,
+            "dropping a 0.55 character costs little: {}",
+            r.forced
+        );
+    }
+
+    #[test]
+    fn text_that_is_no_plate_is_refused_even_when_forced() {
+        assert!(read_one_line(&spell("HELLO")).is_none());
+        assert!(read_two_lines(&spell("ABC"), &spell("XYZW")).is_none());
+        assert!(read_one_line(&spell("")).is_none());
+    }
+
+    #[test]
+    fn military_unit_letters_keep_q() {
+        let r = read_one_line(&spell("QA5901")).expect("military plate");
+        assert_eq!(r.plate.text, "QA-59-01");
     }
 }

@@ -12,6 +12,58 @@
 
 use serde::Serialize;
 
+/// The character classes one position of a plate format admits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// 0-9.
+    Digit,
+    /// A civil series letter: A-Z except I, J, O, Q and W, which no series uses.
+    Letter,
+    /// A military unit letter: A-Z except I, J, O and W (`QA-59-01`).
+    UnitLetter,
+    /// The second series character: a civil series letter or a digit (`X1`, `BN`).
+    LetterOrDigit,
+}
+
+impl Slot {
+    /// Whether `c` may stand at this position.
+    pub fn admits(self, c: char) -> bool {
+        let letter = |c: char| c.is_ascii_uppercase() && !matches!(c, 'I' | 'J' | 'O' | 'W');
+        match self {
+            Slot::Digit => c.is_ascii_digit(),
+            Slot::Letter => letter(c) && c != 'Q',
+            Slot::UnitLetter => letter(c),
+            Slot::LetterOrDigit => c.is_ascii_digit() || (letter(c) && c != 'Q'),
+        }
+    }
+}
+
+/// One-line plates: province, series (one letter, or two for special series such as `LD`, `KT`,
+/// `TĐ`), number (4 or 5 digits); and military plates (two unit letters, four digits).
+pub const ONE_LINE_FORMATS: &[&[Slot]] = {
+    use Slot::{Digit as D, Letter as L, UnitLetter as U};
+    &[
+        &[D, D, L, D, D, D, D],
+        &[D, D, L, D, D, D, D, D],
+        &[D, D, L, L, D, D, D, D],
+        &[D, D, L, L, D, D, D, D, D],
+        &[U, U, D, D, D, D],
+    ]
+};
+
+/// Top lines of two-line plates: province and series (`59-X1`, `29-BN`, `60K`, `60-MĐ5`), or a
+/// military unit (`KP`).
+pub const TOP_LINE_FORMATS: &[&[Slot]] = {
+    use Slot::{Digit as D, Letter as L, LetterOrDigit as X, UnitLetter as U};
+    &[&[D, D, L], &[D, D, L, X], &[D, D, L, L, D], &[U, U]]
+};
+
+/// Bottom lines of two-line plates: the number.
+pub const BOTTOM_LINE_FORMATS: &[&[Slot]] = {
+    use Slot::Digit as D;
+    &[&[D, D, D, D], &[D, D, D, D, D]]
+};
+
 /// Which layout a plate matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -39,11 +91,15 @@ pub struct ParsedPlate {
     pub corrections: usize,
 }
 
-/// Keeps only the plate alphabet, upper-cased.
+/// Keeps only the plate alphabet, upper-cased. The Vietnamese `Đ` of special series
+/// (`TĐ`, `MĐ1`) is embossed as a `D` with a bar and read as `D`, so it normalises to `D`.
 pub fn normalize(s: &str) -> String {
     s.chars()
         .filter_map(|c| {
-            let c = c.to_ascii_uppercase();
+            let c = match c {
+                'Đ' | 'đ' => 'D',
+                c => c.to_ascii_uppercase(),
+            };
             c.is_ascii_alphanumeric().then_some(c)
         })
         .collect()
@@ -206,6 +262,11 @@ pub fn parse_one_line(raw: &str) -> Option<ParsedPlate> {
 pub fn parse_two_line(top: &str, bottom: &str) -> Option<ParsedPlate> {
     let t: Vec<char> = normalize(top).chars().collect();
     let b: Vec<char> = normalize(bottom).chars().collect();
+    if t.len() == 2 && b.len() == 4 {
+        // Military: the unit letters over the number (`KP` over `47-90`).
+        let joined: Vec<char> = t.iter().chain(&b).copied().collect();
+        return parse_military(&joined);
+    }
     if !(3..=5).contains(&t.len()) || !(4..=5).contains(&b.len()) {
         return None;
     }
@@ -235,7 +296,12 @@ fn parse_military(chars: &[char]) -> Option<ParsedPlate> {
         if !c.is_ascii_uppercase() {
             return None;
         }
-        let (l, f) = as_letter(c)?;
+        // Q is a military unit letter (`QA`, `QB`, `QH`), unlike in civil series.
+        let (l, f) = if c == 'Q' {
+            ('Q', false)
+        } else {
+            as_letter(c)?
+        };
         unit.push(l);
         fixes += f as usize;
     }
@@ -254,6 +320,23 @@ fn parse_military(chars: &[char]) -> Option<ParsedPlate> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_two_line_military_plate_is_the_unit_over_the_number() {
+        let p = parse_two_line("KP", "47-90").expect("valid");
+        assert_eq!(p.text, "KP-47-90");
+        assert_eq!(p.format, PlateFormat::Military);
+        assert!(
+            parse_two_line("K1", "47-90").is_none(),
+            "unit letters must be letters"
+        );
+    }
+
+    #[test]
+    fn the_vietnamese_d_with_stroke_normalises_to_d() {
+        assert_eq!(normalize("28TĐ-000.67"), "28TD00067");
+        assert_eq!(normalize("60-mđ5 502.55"), "60MD550255");
+    }
 
     #[test]
     fn a_car_plate_is_parsed_and_written_canonically() {

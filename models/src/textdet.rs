@@ -3,19 +3,91 @@
 use std::path::Path;
 
 use crate::ModelError;
-use crate::imageops::{self, Letterbox, RgbView};
+use crate::imageops::{self, Letterbox, RgbView, RotatedRect};
 use crate::manifest::{ModelKind, ModelManifest};
 use crate::objects::{ObjectDetector, Yolox};
-use crate::ocr::{CropPlateReader, PlateRead, PlateReader};
+use crate::ocr::{CropPlateReader, PlateRead, PlateReader, Reading, read_two_lines};
 use crate::runtime::{CheckedSession, RuntimeOptions};
 
-/// An axis-aligned text region in source pixels.
+/// Tilts below this are read from the axis-aligned box (turning a crop costs a resample).
+const MIN_DESKEW_RAD: f32 = 0.035; // 2 degrees
+
+/// A text region in source pixels.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TextBox {
-    /// x, y, width, height.
+    /// Axis-aligned bounds: x, y, width, height.
     pub bbox: [f32; 4],
+    /// The region's own orientation (from its pixel moments) and extent along and across it;
+    /// angle 0 when the region is too round to have a direction.
+    pub rect: RotatedRect,
     /// Mean text probability inside the region.
     pub score: f32,
+}
+
+impl TextBox {
+    /// An upright box.
+    pub fn upright(bbox: [f32; 4], score: f32) -> Self {
+        Self {
+            bbox,
+            rect: RotatedRect {
+                cx: bbox[0] + bbox[2] / 2.0,
+                cy: bbox[1] + bbox[3] / 2.0,
+                w: bbox[2],
+                h: bbox[3],
+                angle: 0.0,
+            },
+            score,
+        }
+    }
+
+    /// Whether the text is tilted enough to be turned upright before reading.
+    pub fn tilted(&self) -> bool {
+        self.rect.angle.abs() >= MIN_DESKEW_RAD
+    }
+}
+
+/// Orientation and oriented extent of a pixel region (`pixels` as (x, y) centres): the major
+/// axis of its second moments, trusted only for elongated regions tilted under 30 degrees.
+fn region_rect(pixels: &[(f32, f32)]) -> RotatedRect {
+    let n = pixels.len().max(1) as f32;
+    let (mx, my) = pixels
+        .iter()
+        .fold((0.0, 0.0), |(a, b), (x, y)| (a + x, b + y));
+    let (mx, my) = (mx / n, my / n);
+    let (mut sxx, mut syy, mut sxy) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in pixels {
+        let (dx, dy) = (x - mx, y - my);
+        sxx += dx * dx;
+        syy += dy * dy;
+        sxy += dx * dy;
+    }
+    let mut angle = 0.5 * (2.0 * sxy).atan2(sxx - syy);
+    // Eigenvalues of the covariance: an elongated region has one much larger than the other.
+    let tr = sxx + syy;
+    let det = sxx * syy - sxy * sxy;
+    let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
+    let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
+    if l1 / l2 < 4.0 || angle.abs() > 30f32.to_radians() {
+        angle = 0.0;
+    }
+    let (s, c) = angle.sin_cos();
+    let (mut u0, mut u1, mut v0, mut v1) = (f32::MAX, f32::MIN, f32::MAX, f32::MIN);
+    for (x, y) in pixels {
+        let (dx, dy) = (x - mx, y - my);
+        let (u, v) = (dx * c + dy * s, -dx * s + dy * c);
+        u0 = u0.min(u);
+        u1 = u1.max(u);
+        v0 = v0.min(v);
+        v1 = v1.max(v);
+    }
+    let (uc, vc) = ((u0 + u1) / 2.0, (v0 + v1) / 2.0);
+    RotatedRect {
+        cx: mx + uc * c - vc * s,
+        cy: my + uc * s + vc * c,
+        w: u1 - u0 + 1.0,
+        h: v1 - v0 + 1.0,
+        angle,
+    }
 }
 
 /// DB text detector with the usual post-processing (binarise, connected regions, score, unclip).
@@ -90,6 +162,7 @@ impl TextDetector {
         let mut boxes = Vec::new();
         let mut next = 1u32;
         let mut stack = Vec::new();
+        let mut pixels = Vec::new();
         for start in 0..w * h {
             if label[start] != 0 || prob[start] <= self.threshold {
                 continue;
@@ -99,8 +172,10 @@ impl TextDetector {
             let (mut sum, mut n) = (0.0f32, 0usize);
             label[start] = next;
             stack.push(start);
+            pixels.clear();
             while let Some(i) = stack.pop() {
                 let (x, y) = (i % w, i / w);
+                pixels.push((x as f32 + 0.5, y as f32 + 0.5));
                 x0 = x0.min(x);
                 x1 = x1.max(x);
                 y0 = y0.min(y);
@@ -146,7 +221,17 @@ impl TextDetector {
                 bbox[2].min(image.width as f32 - bbox[0]),
                 bbox[3].min(image.height as f32 - bbox[1]),
             ];
-            boxes.push(TextBox { bbox, score });
+            // The oriented rectangle, unclipped the same way, in source pixels.
+            let r = region_rect(&pixels);
+            let d = r.w * r.h * self.unclip_ratio / (2.0 * (r.w + r.h));
+            let rect = RotatedRect {
+                cx: r.cx * inv,
+                cy: r.cy * inv,
+                w: (r.w + 2.0 * d) * inv,
+                h: (r.h + 2.0 * d) * inv,
+                angle: r.angle,
+            };
+            boxes.push(TextBox { bbox, rect, score });
         }
         Ok(boxes)
     }
@@ -262,7 +347,7 @@ impl ScenePlateReader {
         image: RgbView<'_>,
         top: &[f32; 4],
         bottom: &[f32; 4],
-    ) -> Result<Option<(f32, crate::plate::ParsedPlate)>, ModelError> {
+    ) -> Result<Option<Reading>, ModelError> {
         let line = |b: &[f32; 4]| {
             let (mx, my) = (0.1 * b[3], 0.04 * b[3]);
             imageops::crop(
@@ -275,11 +360,10 @@ impl ScenePlateReader {
         };
         let (t, bt) = (line(top), line(bottom));
         let (t, b) = (
-            self.reader.rec.recognize(RgbView::from_image(&t))?,
-            self.reader.rec.recognize(RgbView::from_image(&bt))?,
+            self.reader.rec.recognize_ctc(RgbView::from_image(&t))?,
+            self.reader.rec.recognize_ctc(RgbView::from_image(&bt))?,
         );
-        Ok(crate::plate::parse_two_line(&t.text, &b.text)
-            .map(|p| ((t.confidence + b.confidence) / 2.0, p)))
+        Ok(read_two_lines(&t, &b))
     }
 
     /// Reads the plate of the main (largest) vehicle, or of any plate when no vehicle is found.
@@ -339,13 +423,14 @@ impl ScenePlateReader {
             };
         // Two-line plates read line by line, from the text detector's own line boxes.
         for (top, bottom) in self.stacked_pairs(boxes) {
-            if let Some((conf, plate)) = self.read_pair(image, &top, &bottom)? {
+            if let Some(r) = self.read_pair(image, &top, &bottom)? {
                 let bbox = union(&top, &bottom);
-                let score = placement_of(&bbox) * (conf - 0.05 * plate.corrections as f32);
+                let score = placement_of(&bbox) * r.score();
                 if best.as_ref().is_none_or(|(s, _)| score > *s) {
                     let read = PlateRead::Read {
-                        plate,
-                        confidence: conf,
+                        plate: r.plate,
+                        confidence: r.confidence,
+                        forced: r.forced,
                         raw: Vec::new(),
                     };
                     best = Some((score, ScenePlate { read, bbox }));
@@ -363,13 +448,10 @@ impl ScenePlateReader {
                 cand[3] + 2.0 * my,
             );
             let read = self.reader.read(RgbView::from_image(&crop))?;
-            let PlateRead::Read {
-                confidence, plate, ..
-            } = &read
-            else {
+            let Some(rank) = read.score() else {
                 continue;
             };
-            let score = placement * (confidence - 0.05 * plate.corrections as f32);
+            let score = placement * rank;
             if best.as_ref().is_none_or(|(s, _)| score > *s) {
                 best = Some((score, ScenePlate { read, bbox: cand }));
             }
