@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::ModelError;
 use crate::imageops::{self, Letterbox, RgbView};
 use crate::manifest::{ModelKind, ModelManifest, TextRecognizerSpec};
-use crate::plate::{self, ParsedPlate, Slot};
+use crate::plate::{self, Family, ParsedPlate, Slot};
 use crate::runtime::{CheckedSession, RuntimeOptions};
 
 /// Lines narrower than this (at the model height) are widened before recognition.
@@ -345,7 +345,8 @@ impl CtcLine {
                 let c = (s - n - 1) % a;
                 peak = peak.max(self.row(t)[2 + c]);
                 if from != s {
-                    chars.push((self.chars[c], peak));
+                    let slot = slots[(s - n - 1) / a];
+                    chars.push((slot.spell(self.chars[c]).unwrap_or(self.chars[c]), peak));
                     peak = 0.0;
                 }
             }
@@ -457,6 +458,41 @@ fn split_row(v: RgbView<'_>) -> u32 {
     best.0
 }
 
+/// Share of red pixels above which a plate is taken for a (red) military plate.
+const MILITARY_RED_SHARE: f32 = 0.2;
+
+/// Whether a pixel is a saturated red (hue within about 25 degrees of red), as a military
+/// plate's background is under daylight, shade or flash; white characters, white, yellow and
+/// blue plates and grey surroundings are not.
+fn is_red(p: &[u8]) -> bool {
+    let (r, g, b) = (p[0] as f32, p[1] as f32, p[2] as f32);
+    let (max, min) = (r.max(g).max(b), r.min(g).min(b));
+    if max != r || max < 60.0 || (max - min) < 0.25 * max {
+        return false;
+    }
+    // Hue in degrees around red: 60 * (g - b) / (max - min), in (-60, 60) when red is largest.
+    let hue = 60.0 * (g - b) / (max - min);
+    (-25.0..=20.0).contains(&hue)
+}
+
+/// Tells military plates (red background) from civil ones by colour: the share of saturated red
+/// pixels in the plate region.
+pub fn plate_family(region: RgbView<'_>) -> Family {
+    let (mut red, mut n) = (0usize, 0usize);
+    for y in 0..region.height as usize {
+        let row = &region.data[y * region.stride..y * region.stride + region.width as usize * 3];
+        for p in row.chunks_exact(3) {
+            n += 1;
+            red += usize::from(is_red(p));
+        }
+    }
+    if n > 0 && red as f32 / n as f32 > MILITARY_RED_SHARE {
+        Family::Military
+    } else {
+        Family::Civil
+    }
+}
+
 /// How much a natural-log unit of forcing a reading into a plate format costs in the score
 /// (a confident letter read where a digit must stand costs about 3 units).
 pub const FORCE_PENALTY: f32 = 0.02;
@@ -510,11 +546,11 @@ fn better(a: &Reading, b: &Reading) -> bool {
     (a.forced, -a.confidence) < (b.forced, -b.confidence)
 }
 
-/// The valid one-line plate (or military plate) that `line` most probably spells.
-pub fn read_one_line(line: &CtcLine) -> Option<Reading> {
+/// The valid one-line plate of `family` that `line` most probably spells.
+pub fn read_one_line(line: &CtcLine, family: Family) -> Option<Reading> {
     let free = line.greedy().text;
     let mut best: Option<Reading> = None;
-    for c in best_fit(line, plate::ONE_LINE_FORMATS) {
+    for c in best_fit(line, family.one_line_formats()) {
         if c.forced > MAX_FORCED {
             continue;
         }
@@ -534,12 +570,13 @@ pub fn read_one_line(line: &CtcLine) -> Option<Reading> {
     best
 }
 
-/// The valid two-line plate that a top and a bottom line most probably spell.
-pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine) -> Option<Reading> {
+/// The valid two-line plate of `family` that a top and a bottom line most probably spell.
+pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine, family: Family) -> Option<Reading> {
+    let (tops, bottoms) = family.two_line_formats();
     let free = format!("{}{}", top.greedy().text, bottom.greedy().text);
-    let bottoms = best_fit(bottom, plate::BOTTOM_LINE_FORMATS);
+    let bottoms = best_fit(bottom, bottoms);
     let mut best: Option<Reading> = None;
-    for t in best_fit(top, plate::TOP_LINE_FORMATS) {
+    for t in best_fit(top, tops) {
         for b in &bottoms {
             let forced = t.forced + b.forced;
             if forced > MAX_FORCED {
@@ -564,11 +601,20 @@ pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine) -> Option<Reading> {
 
 impl PlateReader for CropPlateReader {
     fn read(&self, crop: RgbView<'_>) -> Result<PlateRead, ModelError> {
+        self.read_as(crop, plate_family(crop))
+    }
+}
+
+impl CropPlateReader {
+    /// Reads a plate crop as a plate of `family` (decided from colour by the caller, who may see
+    /// more of the plate than the crop shows).
+    /// A red plate that gives no military reading is read as civil (a red car behind a white
+    /// plate); a civil one is never read as military.
+    pub fn read_as(&self, crop: RgbView<'_>, family: Family) -> Result<PlateRead, ModelError> {
         let mut raw = Vec::new();
-        let mut candidates: Vec<Reading> = Vec::new();
         let one = self.rec.recognize_ctc(crop)?;
         raw.push(one.greedy().text);
-        candidates.extend(read_one_line(&one));
+        let mut pairs = Vec::new();
         if crop.height >= 16 {
             // Two lines: split at the emptiest row near the middle, and at the middle itself.
             let gap = split_row(crop);
@@ -589,8 +635,21 @@ impl PlateReader for CropPlateReader {
                     self.rec.recognize_ctc(bottom)?,
                 );
                 raw.push(format!("{} / {}", t.greedy().text, b.greedy().text));
-                candidates.extend(read_two_lines(&t, &b));
+                pairs.push((t, b));
             }
+        }
+        let read = |family: Family| {
+            let mut candidates: Vec<Reading> = read_one_line(&one, family).into_iter().collect();
+            candidates.extend(
+                pairs
+                    .iter()
+                    .filter_map(|(t, b)| read_two_lines(t, b, family)),
+            );
+            candidates
+        };
+        let mut candidates = read(family);
+        if candidates.is_empty() && family == Family::Military {
+            candidates = read(Family::Civil);
         }
         let best = candidates
             .into_iter()
@@ -657,7 +716,7 @@ mod tests {
     fn a_clean_line_that_fits_the_format_is_read_unforced() {
         let l = spell("51G12345");
         assert_eq!(l.greedy().text, "51G12345");
-        let r = read_one_line(&l).expect("plate");
+        let r = read_one_line(&l, Family::Civil).expect("plate");
         assert_eq!(r.plate.text, "51G-123.45");
         assert!(r.forced < 1e-3, "forced {}", r.forced);
         assert!(r.confidence > 0.9);
@@ -676,7 +735,7 @@ mod tests {
         let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
         let l = line(&refs);
         assert_eq!(l.greedy().text, "51G1234B");
-        let r = read_one_line(&l).expect("plate");
+        let r = read_one_line(&l, Family::Civil).expect("plate");
         assert_eq!(r.plate.normalized, "51G12348");
         assert!(
             (r.forced - (0.6f32 / 0.3).ln()).abs() < 0.05,
@@ -700,7 +759,7 @@ mod tests {
             &[('_', 0.9)],
             &[('2', 0.9)],
         ]);
-        let r = read_two_lines(&top, &bottom).expect("plate");
+        let r = read_two_lines(&top, &bottom, Family::Civil).expect("plate");
         assert_eq!(r.plate.text, "30-A 1122");
         assert!(r.forced < 1e-3, "forced {}", r.forced);
     }
@@ -723,7 +782,7 @@ mod tests {
         let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
         let l = line(&refs);
         assert_eq!(l.greedy().text, "29A112345");
-        let r = read_one_line(&l).expect("plate");
+        let r = read_one_line(&l, Family::Civil).expect("plate");
         assert_eq!(r.plate.text, "29A-123.45");
         assert!(
             r.forced < 0.25,
@@ -734,14 +793,49 @@ mod tests {
 
     #[test]
     fn text_that_is_no_plate_is_refused_even_when_forced() {
-        assert!(read_one_line(&spell("HELLO")).is_none());
-        assert!(read_two_lines(&spell("ABC"), &spell("XYZW")).is_none());
-        assert!(read_one_line(&spell("")).is_none());
+        assert!(read_one_line(&spell("HELLO"), Family::Civil).is_none());
+        assert!(read_two_lines(&spell("ABC"), &spell("XYZW"), Family::Civil).is_none());
+        assert!(read_one_line(&spell(""), Family::Civil).is_none());
     }
 
     #[test]
     fn military_unit_letters_keep_q() {
-        let r = read_one_line(&spell("QA5901")).expect("military plate");
+        let r = read_one_line(&spell("QA5901"), Family::Military).expect("military plate");
         assert_eq!(r.plate.text, "QA-59-01");
+    }
+
+    #[test]
+    fn a_civil_plate_read_short_is_not_taken_for_a_military_one() {
+        // "BH9999" (a civil plate whose province was missed) fits the military format, but a
+        // white plate is civil: read as civil, it cannot be a plate at all.
+        assert!(read_one_line(&spell("BH9999"), Family::Civil).is_none());
+        assert_eq!(
+            read_one_line(&spell("BH9999"), Family::Military)
+                .expect("military")
+                .plate
+                .text,
+            "BH-99-99"
+        );
+    }
+
+    fn filled(w: u32, h: u32, rgb: [u8; 3]) -> image::RgbImage {
+        image::RgbImage::from_pixel(w, h, image::Rgb(rgb))
+    }
+
+    #[test]
+    fn a_red_plate_is_military_and_white_yellow_or_blue_ones_are_civil() {
+        let family = |img: &image::RgbImage| plate_family(RgbView::from_image(img));
+        assert_eq!(family(&filled(60, 20, [190, 30, 35])), Family::Military);
+        assert_eq!(family(&filled(60, 20, [235, 235, 230])), Family::Civil);
+        assert_eq!(family(&filled(60, 20, [230, 200, 40])), Family::Civil);
+        assert_eq!(family(&filled(60, 20, [30, 60, 170])), Family::Civil);
+        // White characters on red still read as red.
+        let mut plate = filled(60, 20, [170, 25, 30]);
+        for x in (5..55).step_by(4) {
+            for y in 4..16 {
+                plate.put_pixel(x, y, image::Rgb([245, 245, 245]));
+            }
+        }
+        assert_eq!(family(&plate), Family::Military);
     }
 }

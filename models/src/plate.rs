@@ -28,41 +28,92 @@ pub enum Slot {
 impl Slot {
     /// Whether `c` may stand at this position.
     pub fn admits(self, c: char) -> bool {
+        self.spell(c).is_some()
+    }
+
+    /// What a character the recogniser reads at this position is on the plate. Plates never
+    /// use the letters O and I (nor Q outside military units), so where a digit must stand
+    /// they are the digits 0 and 1 they look like; any other letter is no digit.
+    pub fn spell(self, c: char) -> Option<char> {
         let letter = |c: char| c.is_ascii_uppercase() && !matches!(c, 'I' | 'J' | 'O' | 'W');
-        match self {
-            Slot::Digit => c.is_ascii_digit(),
+        let ok = match self {
+            Slot::Digit => {
+                return match c {
+                    '0'..='9' => Some(c),
+                    'O' | 'Q' => Some('0'),
+                    'I' => Some('1'),
+                    _ => None,
+                };
+            }
             Slot::Letter => letter(c) && c != 'Q',
             Slot::UnitLetter => letter(c),
             Slot::LetterOrDigit => c.is_ascii_digit() || (letter(c) && c != 'Q'),
-        }
+        };
+        ok.then_some(c)
     }
 }
 
-/// One-line plates: province, series (one letter, or two for special series such as `LD`, `KT`,
-/// `TĐ`), number (4 or 5 digits); and military plates (two unit letters, four digits).
+/// The two families of plates, told apart by colour before reading: military plates are red
+/// with white characters, every civil plate (white, yellow, blue) is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Family {
+    Civil,
+    Military,
+}
+
+/// One-line civil plates: province, series (one letter, or two for special series such as `LD`,
+/// `KT`, `TĐ`), number (4 or 5 digits).
 pub const ONE_LINE_FORMATS: &[&[Slot]] = {
-    use Slot::{Digit as D, Letter as L, UnitLetter as U};
+    use Slot::{Digit as D, Letter as L};
     &[
         &[D, D, L, D, D, D, D],
         &[D, D, L, D, D, D, D, D],
         &[D, D, L, L, D, D, D, D],
         &[D, D, L, L, D, D, D, D, D],
-        &[U, U, D, D, D, D],
     ]
 };
 
-/// Top lines of two-line plates: province and series (`59-X1`, `29-BN`, `60K`, `60-MĐ5`), or a
-/// military unit (`KP`).
+/// Top lines of two-line civil plates: province and series (`59-X1`, `29-BN`, `60K`, `60-MĐ5`).
 pub const TOP_LINE_FORMATS: &[&[Slot]] = {
-    use Slot::{Digit as D, Letter as L, LetterOrDigit as X, UnitLetter as U};
-    &[&[D, D, L], &[D, D, L, X], &[D, D, L, L, D], &[U, U]]
+    use Slot::{Digit as D, Letter as L, LetterOrDigit as X};
+    &[&[D, D, L], &[D, D, L, X], &[D, D, L, L, D]]
 };
 
-/// Bottom lines of two-line plates: the number.
+/// Bottom lines of two-line civil plates: the number.
 pub const BOTTOM_LINE_FORMATS: &[&[Slot]] = {
     use Slot::Digit as D;
     &[&[D, D, D, D], &[D, D, D, D, D]]
 };
+
+/// Military plates on one line: two unit letters, four digits (`KP-47-90`).
+pub const MILITARY_ONE_LINE_FORMATS: &[&[Slot]] = {
+    use Slot::{Digit as D, UnitLetter as U};
+    &[&[U, U, D, D, D, D]]
+};
+
+/// Military plates on two lines: the unit (`KP`) over the number (`47-90`).
+pub const MILITARY_TOP_LINE_FORMATS: &[&[Slot]] = &[&[Slot::UnitLetter, Slot::UnitLetter]];
+/// See [`MILITARY_TOP_LINE_FORMATS`].
+pub const MILITARY_BOTTOM_LINE_FORMATS: &[&[Slot]] = &[&[Slot::Digit; 4]];
+
+impl Family {
+    /// Formats of a one-line plate of this family.
+    pub fn one_line_formats(self) -> &'static [&'static [Slot]] {
+        match self {
+            Family::Civil => ONE_LINE_FORMATS,
+            Family::Military => MILITARY_ONE_LINE_FORMATS,
+        }
+    }
+
+    /// Formats of the top and bottom lines of a two-line plate of this family.
+    pub fn two_line_formats(self) -> (&'static [&'static [Slot]], &'static [&'static [Slot]]) {
+        match self {
+            Family::Civil => (TOP_LINE_FORMATS, BOTTOM_LINE_FORMATS),
+            Family::Military => (MILITARY_TOP_LINE_FORMATS, MILITARY_BOTTOM_LINE_FORMATS),
+        }
+    }
+}
 
 /// Which layout a plate matched.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

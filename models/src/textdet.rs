@@ -6,7 +6,8 @@ use crate::ModelError;
 use crate::imageops::{self, Letterbox, RgbView, RotatedRect};
 use crate::manifest::{ModelKind, ModelManifest};
 use crate::objects::{ObjectDetector, Yolox};
-use crate::ocr::{CropPlateReader, PlateRead, PlateReader, Reading, read_two_lines};
+use crate::ocr::{CropPlateReader, PlateRead, Reading, plate_family, read_two_lines};
+use crate::plate::Family;
 use crate::runtime::{CheckedSession, RuntimeOptions};
 
 /// Tilts below this are read from the axis-aligned box (turning a crop costs a resample).
@@ -273,6 +274,21 @@ fn centre_inside(b: &[f32; 4], v: &[f32; 4]) -> bool {
     cx >= v[0] && cx <= v[0] + v[2] && cy >= v[1] && cy <= v[1] + v[3]
 }
 
+/// The plate family from the colour around a text region: the region grown by a fifth of its
+/// height on every side, where a plate's background shows around its characters.
+fn family_around(image: RgbView<'_>, b: &[f32; 4]) -> Family {
+    let m = 0.2 * b[3];
+    let region = imageops::crop(image, b[0] - m, b[1] - m, b[2] + 2.0 * m, b[3] + 2.0 * m);
+    plate_family(RgbView::from_image(&region))
+}
+
+/// Keeps `read` if it ranks above the best so far.
+fn consider(best: &mut Option<(f32, ScenePlate)>, score: f32, read: PlateRead, bbox: [f32; 4]) {
+    if best.as_ref().is_none_or(|(s, _)| score > *s) {
+        *best = Some((score, ScenePlate { read, bbox }));
+    }
+}
+
 impl ScenePlateReader {
     /// Loads the models the scene reader uses (YOLOX-nano, PP-OCRv4 det and rec) from their
     /// manifests in `manifests`, each contract-checked.
@@ -296,7 +312,7 @@ impl ScenePlateReader {
         out.extend(
             self.stacked_pairs(boxes)
                 .into_iter()
-                .map(|(t, b)| union(&t, &b)),
+                .map(|(t, b)| union(&t.bbox, &b.bbox)),
         );
         // Pieces of one line split at the dash or dot.
         for (i, a) in boxes.iter().enumerate() {
@@ -322,7 +338,7 @@ impl ScenePlateReader {
     }
 
     /// Pairs of text lines stacked like the two lines of a plate: (top, bottom).
-    pub fn stacked_pairs(&self, boxes: &[TextBox]) -> Vec<([f32; 4], [f32; 4])> {
+    pub fn stacked_pairs(&self, boxes: &[TextBox]) -> Vec<(TextBox, TextBox)> {
         let mut out = Vec::new();
         for (i, a) in boxes.iter().enumerate() {
             for b in boxes.iter().skip(i + 1) {
@@ -334,7 +350,7 @@ impl ScenePlateReader {
                 let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
                 let h = top.bbox[3].max(bottom.bbox[3]);
                 if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
-                    out.push((top.bbox, bottom.bbox));
+                    out.push((*top, *bottom));
                 }
             }
         }
@@ -348,22 +364,29 @@ impl ScenePlateReader {
         top: &[f32; 4],
         bottom: &[f32; 4],
     ) -> Result<Option<Reading>, ModelError> {
+        // Both lines of a plate span its width: the detector often cuts the shorter-looking
+        // line (or the first character of the number) short, so each line is read across both.
+        let whole = union(top, bottom);
         let line = |b: &[f32; 4]| {
             let (mx, my) = (0.1 * b[3], 0.04 * b[3]);
             imageops::crop(
                 image,
-                b[0] - mx,
+                whole[0] - mx,
                 b[1] - my,
-                b[2] + 2.0 * mx,
+                whole[2] + 2.0 * mx,
                 b[3] + 2.0 * my,
             )
         };
         let (t, bt) = (line(top), line(bottom));
+        let family = family_around(image, &whole);
         let (t, b) = (
             self.reader.rec.recognize_ctc(RgbView::from_image(&t))?,
             self.reader.rec.recognize_ctc(RgbView::from_image(&bt))?,
         );
-        Ok(read_two_lines(&t, &b))
+        Ok(read_two_lines(&t, &b, family).or_else(|| match family {
+            Family::Military => read_two_lines(&t, &b, Family::Civil),
+            Family::Civil => None,
+        }))
     }
 
     /// Reads the plate of the main (largest) vehicle, or of any plate when no vehicle is found.
@@ -421,20 +444,17 @@ impl ScenePlateReader {
                 None if vehicles.is_empty() => 0.8,
                 None => 0.3,
             };
+        let as_read = |r: Reading| PlateRead::Read {
+            plate: r.plate,
+            confidence: r.confidence,
+            forced: r.forced,
+            raw: Vec::new(),
+        };
         // Two-line plates read line by line, from the text detector's own line boxes.
         for (top, bottom) in self.stacked_pairs(boxes) {
-            if let Some(r) = self.read_pair(image, &top, &bottom)? {
-                let bbox = union(&top, &bottom);
-                let score = placement_of(&bbox) * r.score();
-                if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                    let read = PlateRead::Read {
-                        plate: r.plate,
-                        confidence: r.confidence,
-                        forced: r.forced,
-                        raw: Vec::new(),
-                    };
-                    best = Some((score, ScenePlate { read, bbox }));
-                }
+            let bbox = union(&top.bbox, &bottom.bbox);
+            if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox)? {
+                consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
             }
         }
         for cand in self.candidates(boxes) {
@@ -447,13 +467,10 @@ impl ScenePlateReader {
                 cand[2] + 2.0 * mx,
                 cand[3] + 2.0 * my,
             );
-            let read = self.reader.read(RgbView::from_image(&crop))?;
-            let Some(rank) = read.score() else {
-                continue;
-            };
-            let score = placement * rank;
-            if best.as_ref().is_none_or(|(s, _)| score > *s) {
-                best = Some((score, ScenePlate { read, bbox: cand }));
+            let family = family_around(image, &cand);
+            let read = self.reader.read_as(RgbView::from_image(&crop), family)?;
+            if let Some(rank) = read.score() {
+                consider(&mut best, placement * rank, read, cand);
             }
         }
         Ok(best)
