@@ -31,9 +31,9 @@ else
 fi
 
 # --- 2. ONNX Runtime from the pinned PyPI wheel ---------------------------------------------------
-ORT_VERSION=1.31.1
+ORT_VERSION=1.32.0
 ORT_WHEEL="onnxruntime-${ORT_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl"
-ORT_WHEEL_SHA256=5752bd508126ae7c49894d3b9d2e83f0c3d487319246d04c444b393308d7ad7f
+ORT_WHEEL_SHA256=5a34fc4dfeb5a7b4a74c95dcba1e773d722abda720b474edf1b0c419dc6d163d
 ORT_DIR="$LOCAL/ort"
 ORT_LIB="$ORT_DIR/libonnxruntime.so.${ORT_VERSION}"
 if [ ! -f "$ORT_LIB" ]; then

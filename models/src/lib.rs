@@ -172,7 +172,7 @@ pub fn workspace_runtime_options() -> RuntimeOptions {
     let ws = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let ort = std::env::var_os("ORT_DYLIB_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| ws.join(".local/ort/libonnxruntime.so.1.31.1"));
+        .unwrap_or_else(|| ws.join(".local/ort/libonnxruntime.so.1.32.0"));
     RuntimeOptions {
         ort_dylib_path: Some(ort),
         intra_threads: 2,

@@ -87,3 +87,74 @@ fn identification_on_the_east_asian_folder_is_rank1_correct_at_least_95_percent(
     assert!(r1 >= 0.95, "rank-1 {r1}: {}", v["folder"]);
     assert_eq!(v["folder"]["identities"], 28);
 }
+
+fn pairs_with(set: &str, embedder: &str, threshold: Option<&str>) -> serde_json::Value {
+    let root = faces().join(set);
+    let pairs = root.join("pairs.tsv");
+    let mut args = vec![
+        "faces",
+        "--embedder",
+        embedder,
+        "--pairs",
+        pairs.to_str().expect("utf8"),
+        "--root",
+        root.to_str().expect("utf8"),
+    ];
+    if let Some(t) = threshold {
+        args.extend(["--threshold", t]);
+    }
+    model_eval(&args)
+}
+
+#[test]
+fn every_embedder_of_the_mirror_plugs_in_through_its_manifest_alone() {
+    // Intel 0095 (128x128 template, cosine) and dlib (150x150 chip, Euclidean): nothing but
+    // their manifests differs from the default's path.
+    for embedder in [
+        "face_reidentification_retail_0095_256d",
+        "dlib_face_recognition_resnet_model_v1",
+    ] {
+        let west = pairs_with("celebrities", embedder, None);
+        let asia = pairs_with("asian_celebrities", embedder, None);
+        assert_eq!(west["models"]["embedder"], embedder, "{west}");
+        for (name, v) in [("celebrities", &west), ("asian_celebrities", &asia)] {
+            let ver = &v["pairs"]["verification"];
+            assert!(
+                ver["roc_auc"].as_f64() > Some(0.97),
+                "{embedder} on {name}: {ver}"
+            );
+            assert!(
+                ver["far"].as_f64() <= Some(0.02),
+                "{embedder} on {name} at its manifest threshold: {ver}"
+            );
+            assert_eq!(v["images_without_usable_face"]["count"], 0, "{v}");
+        }
+        assert!(
+            west["pairs"]["verification"]["accuracy"].as_f64() > Some(0.95),
+            "{embedder}: {west}"
+        );
+    }
+}
+
+#[test]
+fn dlibs_published_threshold_accepts_a_large_share_of_east_asian_impostors_and_the_manifest_does_not()
+ {
+    let dlib = "dlib_face_recognition_resnet_model_v1";
+    // Aligned on dlib's own chip, dlib separates Western faces perfectly at its 0.6...
+    let west = pairs_with("celebrities", dlib, Some("0.6"));
+    assert!(
+        west["pairs"]["verification"]["accuracy"].as_f64() >= Some(0.99),
+        "a wrong chip template shows here first: {west}"
+    );
+    // ...but lets through a large share of different East-Asian people.
+    let published = pairs_with("asian_celebrities", dlib, Some("0.6"));
+    let far = published["pairs"]["verification"]["far"]
+        .as_f64()
+        .expect("far");
+    assert!(far > 0.3, "FAR at 0.6 on East-Asian pairs: {far}");
+    // The calibrated manifest threshold holds the false-accept target on the same pairs.
+    let calibrated = pairs_with("asian_celebrities", dlib, None);
+    let ver = &calibrated["pairs"]["verification"];
+    assert!(ver["far"].as_f64() <= Some(0.01), "{ver}");
+    assert!(ver["accuracy"].as_f64() > Some(0.88), "{ver}");
+}

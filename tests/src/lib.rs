@@ -43,7 +43,7 @@ pub fn bin(name: &str) -> PathBuf {
 pub fn ort_dylib() -> PathBuf {
     std::env::var_os("ORT_DYLIB_PATH")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join(".local/ort/libonnxruntime.so.1.31.1"))
+        .unwrap_or_else(|| workspace().join(".local/ort/libonnxruntime.so.1.32.0"))
 }
 
 pub fn models_dir() -> PathBuf {
