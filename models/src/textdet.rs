@@ -357,6 +357,47 @@ impl ScenePlateReader {
         out
     }
 
+    /// Two-line plates whose lines are tilted: pairs of regions stacked across the direction of
+    /// the more elongated, tilted one. Each comes as the plate's turned rectangle (both lines,
+    /// with a margin) and its upright bounds.
+    pub fn tilted_plates(&self, boxes: &[TextBox]) -> Vec<(RotatedRect, [f32; 4])> {
+        let mut out = Vec::new();
+        for (i, a) in boxes.iter().enumerate() {
+            for b in boxes.iter().skip(i + 1) {
+                let line = if a.rect.w / a.rect.h.max(1.0) >= b.rect.w / b.rect.h.max(1.0) {
+                    a
+                } else {
+                    b
+                };
+                if !line.tilted() {
+                    continue;
+                }
+                let r = line.rect;
+                let (sn, cs) = r.angle.sin_cos();
+                // Centres in the line's own frame: u along it, v across it.
+                let frame = |t: &TextBox| {
+                    let (x, y) = (t.rect.cx, t.rect.cy);
+                    (x * cs + y * sn, -x * sn + y * cs)
+                };
+                let ((ua, va), (ub, vb)) = (frame(a), frame(b));
+                let across = (vb - va).abs();
+                if across < 0.4 * r.h || across > 1.5 * r.h || (ub - ua).abs() > 0.5 * r.w {
+                    continue;
+                }
+                let w = a.rect.w.max(b.rect.w);
+                let rect = RotatedRect {
+                    cx: (a.rect.cx + b.rect.cx) / 2.0,
+                    cy: (a.rect.cy + b.rect.cy) / 2.0,
+                    w: w + 0.2 * r.h,
+                    h: across + r.h + 0.1 * r.h,
+                    angle: r.angle,
+                };
+                out.push((rect, union(&a.bbox, &b.bbox)));
+            }
+        }
+        out
+    }
+
     /// Reads a pair of stacked lines as the two lines of a plate.
     fn read_pair(
         &self,
@@ -455,6 +496,18 @@ impl ScenePlateReader {
             let bbox = union(&top.bbox, &bottom.bbox);
             if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox)? {
                 consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
+            }
+        }
+        // Tilted two-line plates: their lines' upright boxes overlap, so they are paired by
+        // their turned rectangles and the plate is read turned upright.
+        for (rect, bbox) in self.tilted_plates(boxes) {
+            let crop =
+                imageops::crop_rotated(image, rect, (96.0 / rect.h.max(1.0)).clamp(1.0, 4.0));
+            let read = self
+                .reader
+                .read_as(RgbView::from_image(&crop), family_around(image, &bbox))?;
+            if let Some(rank) = read.score() {
+                consider(&mut best, placement_of(&bbox) * rank, read, bbox);
             }
         }
         for cand in self.candidates(boxes) {
