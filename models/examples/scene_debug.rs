@@ -33,7 +33,23 @@ fn main() {
             let v = v.bbox;
             let crop = models::imageops::crop(view, v[0], v[1], v[2], v[3]);
             let cv = RgbView::from_image(&crop);
-            for b in r.text.detect(cv).unwrap() {
+            let vboxes = r.text.detect(cv).unwrap();
+            for (rect, bbox) in r.tilted_plates(&vboxes) {
+                let c = models::imageops::crop_rotated(cv, rect, (96.0 / rect.h).clamp(1.0, 4.0));
+                let read = r.reader.read(RgbView::from_image(&c)).unwrap();
+                println!(
+                    "  tilted plate {:?} angle {:.1} -> {}",
+                    bbox.map(|v| v.round()),
+                    rect.angle.to_degrees(),
+                    serde_json::to_string(&read).unwrap()
+                );
+            }
+            for b in vboxes {
+                println!(
+                    "  vbox rect {:?} angle {:.1}",
+                    [b.rect.cx, b.rect.cy, b.rect.w, b.rect.h].map(|v| v.round()),
+                    b.rect.angle.to_degrees()
+                );
                 let c = models::imageops::crop(cv, b.bbox[0], b.bbox[1], b.bbox[2], b.bbox[3]);
                 let t = r.reader.rec.recognize(RgbView::from_image(&c)).unwrap();
                 println!(

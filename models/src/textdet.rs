@@ -48,7 +48,7 @@ impl TextBox {
 }
 
 /// Orientation and oriented extent of a pixel region (`pixels` as (x, y) centres): the major
-/// axis of its second moments, trusted only for elongated regions tilted under 30 degrees.
+/// axis of its second moments, trusted only for elongated regions tilted under 45 degrees.
 fn region_rect(pixels: &[(f32, f32)]) -> RotatedRect {
     let n = pixels.len().max(1) as f32;
     let (mx, my) = pixels
@@ -68,7 +68,7 @@ fn region_rect(pixels: &[(f32, f32)]) -> RotatedRect {
     let det = sxx * syy - sxy * sxy;
     let disc = (tr * tr / 4.0 - det).max(0.0).sqrt();
     let (l1, l2) = (tr / 2.0 + disc, (tr / 2.0 - disc).max(1e-6));
-    if l1 / l2 < 4.0 || angle.abs() > 30f32.to_radians() {
+    if l1 / l2 < 4.0 || angle.abs() > 45f32.to_radians() {
         angle = 0.0;
     }
     let (s, c) = angle.sin_cos();
