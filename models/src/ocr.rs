@@ -459,7 +459,7 @@ fn split_row(v: RgbView<'_>) -> u32 {
 }
 
 /// Share of red pixels above which a plate is taken for a (red) military plate.
-const MILITARY_RED_SHARE: f32 = 0.2;
+const MILITARY_RED_SHARE: f32 = 0.12;
 
 /// Whether a pixel is a saturated red (hue within about 25 degrees of red), as a military
 /// plate's background is under daylight, shade or flash; white characters, white, yellow and

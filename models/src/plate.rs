@@ -19,7 +19,11 @@ pub enum Slot {
     Digit,
     /// A civil series letter: A-Z except I, J, O, Q and W, which no series uses.
     Letter,
-    /// A military unit letter: A-Z except I, J, O and W (`QA-59-01`).
+    /// The first letter of a military unit code, which names the kind of unit: A (corps),
+    /// B (arms), C, D, H (academies), K (military regions), P, Q (services), T (general
+    /// departments), V (`KP-47-90`, `QA-59-01`).
+    UnitKind,
+    /// The second letter of a military unit code: A-Z except I, J, O and W.
     UnitLetter,
     /// The second series character: a civil series letter or a digit (`X1`, `BN`).
     LetterOrDigit,
@@ -46,6 +50,9 @@ impl Slot {
                 };
             }
             Slot::Letter => letter(c) && c != 'Q',
+            Slot::UnitKind => {
+                matches!(c, 'A' | 'B' | 'C' | 'D' | 'H' | 'K' | 'P' | 'Q' | 'T' | 'V')
+            }
             Slot::UnitLetter => letter(c),
             Slot::LetterOrDigit => c.is_ascii_digit() || (letter(c) && c != 'Q'),
         };
@@ -88,12 +95,12 @@ pub const BOTTOM_LINE_FORMATS: &[&[Slot]] = {
 
 /// Military plates on one line: two unit letters, four digits (`KP-47-90`).
 pub const MILITARY_ONE_LINE_FORMATS: &[&[Slot]] = {
-    use Slot::{Digit as D, UnitLetter as U};
-    &[&[U, U, D, D, D, D]]
+    use Slot::{Digit as D, UnitKind as K, UnitLetter as U};
+    &[&[K, U, D, D, D, D]]
 };
 
 /// Military plates on two lines: the unit (`KP`) over the number (`47-90`).
-pub const MILITARY_TOP_LINE_FORMATS: &[&[Slot]] = &[&[Slot::UnitLetter, Slot::UnitLetter]];
+pub const MILITARY_TOP_LINE_FORMATS: &[&[Slot]] = &[&[Slot::UnitKind, Slot::UnitLetter]];
 /// See [`MILITARY_TOP_LINE_FORMATS`].
 pub const MILITARY_BOTTOM_LINE_FORMATS: &[&[Slot]] = &[&[Slot::Digit; 4]];
 
