@@ -34,7 +34,7 @@ fn main() {
             let crop = models::imageops::crop(view, v[0], v[1], v[2], v[3]);
             let cv = RgbView::from_image(&crop);
             let vboxes = r.text.detect(cv).unwrap();
-            for (rect, bbox) in r.tilted_plates(&vboxes) {
+            for (rect, bbox) in models::textdet::tilted_plates(&vboxes) {
                 let c = models::imageops::crop_rotated(cv, rect, (96.0 / rect.h).clamp(1.0, 4.0));
                 let read = r.reader.read(RgbView::from_image(&c)).unwrap();
                 println!(

@@ -289,6 +289,67 @@ fn consider(best: &mut Option<(f32, ScenePlate)>, score: f32, read: PlateRead, b
     }
 }
 
+/// Pairs of text lines stacked like the two lines of a plate: (top, bottom).
+pub fn stacked_pairs(boxes: &[TextBox]) -> Vec<(TextBox, TextBox)> {
+    let mut out = Vec::new();
+    for (i, a) in boxes.iter().enumerate() {
+        for b in boxes.iter().skip(i + 1) {
+            let (top, bottom) = if a.bbox[1] <= b.bbox[1] {
+                (a, b)
+            } else {
+                (b, a)
+            };
+            let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
+            let h = top.bbox[3].max(bottom.bbox[3]);
+            if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
+                out.push((*top, *bottom));
+            }
+        }
+    }
+    out
+}
+
+/// Two-line plates whose lines are tilted: pairs of regions stacked across the direction of
+/// the more elongated, tilted one. Each comes as the plate's turned rectangle (both lines,
+/// with a margin) and its upright bounds.
+pub fn tilted_plates(boxes: &[TextBox]) -> Vec<(RotatedRect, [f32; 4])> {
+    let mut out = Vec::new();
+    for (i, a) in boxes.iter().enumerate() {
+        for b in boxes.iter().skip(i + 1) {
+            let line = if a.rect.w / a.rect.h.max(1.0) >= b.rect.w / b.rect.h.max(1.0) {
+                a
+            } else {
+                b
+            };
+            if !line.tilted() {
+                continue;
+            }
+            let r = line.rect;
+            let (sn, cs) = r.angle.sin_cos();
+            // Centres in the line's own frame: u along it, v across it.
+            let frame = |t: &TextBox| {
+                let (x, y) = (t.rect.cx, t.rect.cy);
+                (x * cs + y * sn, -x * sn + y * cs)
+            };
+            let ((ua, va), (ub, vb)) = (frame(a), frame(b));
+            let across = (vb - va).abs();
+            if across < 0.4 * r.h || across > 1.5 * r.h || (ub - ua).abs() > 0.5 * r.w {
+                continue;
+            }
+            let w = a.rect.w.max(b.rect.w);
+            let rect = RotatedRect {
+                cx: (a.rect.cx + b.rect.cx) / 2.0,
+                cy: (a.rect.cy + b.rect.cy) / 2.0,
+                w: w + 0.2 * r.h,
+                h: across + r.h + 0.1 * r.h,
+                angle: r.angle,
+            };
+            out.push((rect, union(&a.bbox, &b.bbox)));
+        }
+    }
+    out
+}
+
 impl ScenePlateReader {
     /// Loads the models the scene reader uses (YOLOX-nano, PP-OCRv4 det and rec) from their
     /// manifests in `manifests`, each contract-checked.
@@ -310,7 +371,7 @@ impl ScenePlateReader {
     pub fn candidates(&self, boxes: &[TextBox]) -> Vec<[f32; 4]> {
         let mut out: Vec<[f32; 4]> = boxes.iter().map(|b| b.bbox).collect();
         out.extend(
-            self.stacked_pairs(boxes)
+            stacked_pairs(boxes)
                 .into_iter()
                 .map(|(t, b)| union(&t.bbox, &b.bbox)),
         );
@@ -334,67 +395,6 @@ impl ScenePlateReader {
         }
         // Plates are wider than tall, and not tiny.
         out.retain(|b| b[2] >= 12.0 && b[3] >= 6.0 && b[2] / b[3] > 0.8 && b[2] / b[3] < 8.0);
-        out
-    }
-
-    /// Pairs of text lines stacked like the two lines of a plate: (top, bottom).
-    pub fn stacked_pairs(&self, boxes: &[TextBox]) -> Vec<(TextBox, TextBox)> {
-        let mut out = Vec::new();
-        for (i, a) in boxes.iter().enumerate() {
-            for b in boxes.iter().skip(i + 1) {
-                let (top, bottom) = if a.bbox[1] <= b.bbox[1] {
-                    (a, b)
-                } else {
-                    (b, a)
-                };
-                let gap = bottom.bbox[1] - (top.bbox[1] + top.bbox[3]);
-                let h = top.bbox[3].max(bottom.bbox[3]);
-                if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
-                    out.push((*top, *bottom));
-                }
-            }
-        }
-        out
-    }
-
-    /// Two-line plates whose lines are tilted: pairs of regions stacked across the direction of
-    /// the more elongated, tilted one. Each comes as the plate's turned rectangle (both lines,
-    /// with a margin) and its upright bounds.
-    pub fn tilted_plates(&self, boxes: &[TextBox]) -> Vec<(RotatedRect, [f32; 4])> {
-        let mut out = Vec::new();
-        for (i, a) in boxes.iter().enumerate() {
-            for b in boxes.iter().skip(i + 1) {
-                let line = if a.rect.w / a.rect.h.max(1.0) >= b.rect.w / b.rect.h.max(1.0) {
-                    a
-                } else {
-                    b
-                };
-                if !line.tilted() {
-                    continue;
-                }
-                let r = line.rect;
-                let (sn, cs) = r.angle.sin_cos();
-                // Centres in the line's own frame: u along it, v across it.
-                let frame = |t: &TextBox| {
-                    let (x, y) = (t.rect.cx, t.rect.cy);
-                    (x * cs + y * sn, -x * sn + y * cs)
-                };
-                let ((ua, va), (ub, vb)) = (frame(a), frame(b));
-                let across = (vb - va).abs();
-                if across < 0.4 * r.h || across > 1.5 * r.h || (ub - ua).abs() > 0.5 * r.w {
-                    continue;
-                }
-                let w = a.rect.w.max(b.rect.w);
-                let rect = RotatedRect {
-                    cx: (a.rect.cx + b.rect.cx) / 2.0,
-                    cy: (a.rect.cy + b.rect.cy) / 2.0,
-                    w: w + 0.2 * r.h,
-                    h: across + r.h + 0.1 * r.h,
-                    angle: r.angle,
-                };
-                out.push((rect, union(&a.bbox, &b.bbox)));
-            }
-        }
         out
     }
 
@@ -492,7 +492,7 @@ impl ScenePlateReader {
             raw: Vec::new(),
         };
         // Two-line plates read line by line, from the text detector's own line boxes.
-        for (top, bottom) in self.stacked_pairs(boxes) {
+        for (top, bottom) in stacked_pairs(boxes) {
             let bbox = union(&top.bbox, &bottom.bbox);
             if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox)? {
                 consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
@@ -500,7 +500,7 @@ impl ScenePlateReader {
         }
         // Tilted two-line plates: their lines' upright boxes overlap, so they are paired by
         // their turned rectangles and the plate is read turned upright.
-        for (rect, bbox) in self.tilted_plates(boxes) {
+        for (rect, bbox) in tilted_plates(boxes) {
             let crop =
                 imageops::crop_rotated(image, rect, (96.0 / rect.h.max(1.0)).clamp(1.0, 4.0));
             let read = self
@@ -527,5 +527,77 @@ impl ScenePlateReader {
             }
         }
         Ok(best)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A detected text line: its turned rectangle and the upright bounds of its corners.
+    fn line(cx: f32, cy: f32, w: f32, h: f32, degrees: f32) -> TextBox {
+        let rect = RotatedRect {
+            cx,
+            cy,
+            w,
+            h,
+            angle: degrees.to_radians(),
+        };
+        let c = rect.corners();
+        let (x0, x1) = (
+            c.iter().map(|p| p[0]).fold(f32::MAX, f32::min),
+            c.iter().map(|p| p[0]).fold(f32::MIN, f32::max),
+        );
+        let (y0, y1) = (
+            c.iter().map(|p| p[1]).fold(f32::MAX, f32::min),
+            c.iter().map(|p| p[1]).fold(f32::MIN, f32::max),
+        );
+        TextBox {
+            bbox: [x0, y0, x1 - x0, y1 - y0],
+            rect,
+            score: 0.9,
+        }
+    }
+
+    #[test]
+    fn the_two_lines_of_a_plate_tilted_by_30_degrees_are_paired_by_their_turned_rectangles() {
+        // Top line, and the bottom line 14 px below it across the 30-degree direction.
+        let (s, c) = 30f32.to_radians().sin_cos();
+        let top = line(100.0, 100.0, 40.0, 12.0, 30.0);
+        let bottom = line(100.0 - 14.0 * s, 100.0 + 14.0 * c, 44.0, 12.0, 30.0);
+        // Their upright boxes overlap too much to look stacked...
+        assert!(stacked_pairs(&[top, bottom]).is_empty());
+        // ...but across their own direction they are two lines of one plate.
+        let plates = tilted_plates(&[top, bottom]);
+        assert_eq!(plates.len(), 1, "{plates:?}");
+        let (rect, bbox) = plates[0];
+        assert!((rect.angle.to_degrees() - 30.0).abs() < 0.01);
+        assert!((rect.h - (14.0 + 12.0 + 1.2)).abs() < 0.01, "{rect:?}");
+        assert!(rect.w >= 44.0);
+        assert!(centre_inside(
+            &[rect.cx - 1.0, rect.cy - 1.0, 2.0, 2.0],
+            &bbox
+        ));
+    }
+
+    #[test]
+    fn upright_lines_and_lines_side_by_side_make_no_tilted_plate() {
+        let upright = [
+            line(100.0, 100.0, 40.0, 12.0, 0.0),
+            line(100.0, 114.0, 44.0, 12.0, 0.0),
+        ];
+        assert!(tilted_plates(&upright).is_empty());
+        assert_eq!(
+            stacked_pairs(&upright).len(),
+            1,
+            "upright lines are paired as they are"
+        );
+        // Two tilted words on one line (along the direction, not across it).
+        let (s, c) = 20f32.to_radians().sin_cos();
+        let words = [
+            line(100.0, 100.0, 40.0, 12.0, 20.0),
+            line(100.0 + 45.0 * c, 100.0 + 45.0 * s, 40.0, 12.0, 20.0),
+        ];
+        assert!(tilted_plates(&words).is_empty());
     }
 }
