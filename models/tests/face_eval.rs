@@ -133,6 +133,26 @@ fn every_embedder_of_the_mirror_plugs_in_through_its_manifest_alone() {
             west["pairs"]["verification"]["accuracy"].as_f64() > Some(0.95),
             "{embedder}: {west}"
         );
+        // Its manifest threshold is the one calibration gives for 1% FAR on every population.
+        let c = model_eval(&[
+            "calibrate",
+            "--embedder",
+            embedder,
+            "--folder",
+            faces().join("celebrities").to_str().expect("utf8"),
+            "--folder",
+            faces().join("asian_celebrities").to_str().expect("utf8"),
+            "--far",
+            "0.01",
+        ]);
+        let (chosen, manifest) = (
+            c["chosen_threshold"].as_f64().expect("chosen"),
+            c["manifest_threshold"].as_f64().expect("manifest"),
+        );
+        assert!(
+            (chosen - manifest).abs() < 0.02,
+            "{embedder}: calibrated {chosen}, manifest {manifest}"
+        );
     }
 }
 
