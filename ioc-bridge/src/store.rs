@@ -495,7 +495,7 @@ impl Store {
             .filter_map(|r| {
                 let plate: String = r.try_get(0).ok()?;
                 let k: String = r.try_get(1).ok()?;
-                let d = edit_distance(&key, &k);
+                let d = models::plate::edit_distance(&key, &k);
                 (d <= max_distance).then(|| {
                     (
                         d,
@@ -1437,33 +1437,9 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// Levenshtein distance over chars.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn edit_distance_counts_insertions_deletions_and_substitutions() {
-        assert_eq!(edit_distance("51G12345", "51G12345"), 0);
-        assert_eq!(edit_distance("51G12345", "51G1234"), 1);
-        assert_eq!(edit_distance("51G12345", "52G12345"), 1);
-        assert_eq!(edit_distance("", "abc"), 3);
-    }
 
     #[test]
     fn passwords_are_removed_from_connection_urls_in_errors() {

@@ -515,22 +515,6 @@ impl Reading {
     }
 }
 
-/// Levenshtein distance between two short strings.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The least forced spelling of `line` under each format that parses as a valid plate.
 fn best_fit<'f>(
     line: &CtcLine,
@@ -557,7 +541,7 @@ pub fn read_one_line(line: &CtcLine, family: Family) -> Option<Reading> {
         let Some(mut p) = plate::parse_one_line(&c.text) else {
             continue;
         };
-        p.corrections = edit_distance(&free, &c.text);
+        p.corrections = plate::edit_distance(&free, &c.text);
         let r = Reading {
             plate: p,
             confidence: c.confidence,
@@ -585,7 +569,7 @@ pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine, family: Family) -> Option
             let Some(mut p) = plate::parse_two_line(&t.text, &b.text) else {
                 continue;
             };
-            p.corrections = edit_distance(&free, &format!("{}{}", t.text, b.text));
+            p.corrections = plate::edit_distance(&free, &format!("{}{}", t.text, b.text));
             let r = Reading {
                 plate: p,
                 confidence: (t.confidence + b.confidence) / 2.0,

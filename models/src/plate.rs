@@ -375,9 +375,34 @@ fn parse_military(chars: &[char]) -> Option<ParsedPlate> {
     })
 }
 
+/// Levenshtein distance over chars (insertions, deletions and substitutions each count 1):
+/// how far a reading is from a plate, for scoring and for fuzzy plate search.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_and_substitutions() {
+        assert_eq!(edit_distance("51G12345", "51G12345"), 0);
+        assert_eq!(edit_distance("51G12345", "51G1234"), 1);
+        assert_eq!(edit_distance("51G12345", "52G12345"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
 
     #[test]
     fn a_two_line_military_plate_is_the_unit_over_the_number() {

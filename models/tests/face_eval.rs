@@ -14,15 +14,7 @@ fn faces() -> PathBuf {
 }
 
 fn pairs(set: &str) -> serde_json::Value {
-    let root = faces().join(set);
-    let pairs = root.join("pairs.tsv");
-    model_eval(&[
-        "faces",
-        "--pairs",
-        pairs.to_str().expect("utf8"),
-        "--root",
-        root.to_str().expect("utf8"),
-    ])
+    pairs_with(set, None, None)
 }
 
 #[test]
@@ -51,17 +43,52 @@ fn east_asian_pairs_are_at_least_95_percent_correct_at_the_same_threshold() {
     );
 }
 
-#[test]
-fn the_manifest_threshold_is_what_calibration_for_one_percent_far_gives() {
-    let c = model_eval(&[
+/// `model-eval faces` on a set's pairs file, with `embedder` (or the default) at `threshold` (or
+/// the manifest's).
+fn pairs_with(set: &str, embedder: Option<&str>, threshold: Option<&str>) -> serde_json::Value {
+    let root = faces().join(set);
+    let pairs = root.join("pairs.tsv");
+    let mut args = vec![
+        "faces",
+        "--pairs",
+        pairs.to_str().expect("utf8"),
+        "--root",
+        root.to_str().expect("utf8"),
+    ];
+    if let Some(e) = embedder {
+        args.extend(["--embedder", e]);
+    }
+    if let Some(t) = threshold {
+        args.extend(["--threshold", t]);
+    }
+    model_eval(&args)
+}
+
+/// `model-eval calibrate` for 1% FAR on the Western and East-Asian folders, with `embedder` or
+/// the default.
+fn calibrate_one_percent(embedder: Option<&str>) -> serde_json::Value {
+    let (west, asia) = (
+        faces().join("celebrities"),
+        faces().join("asian_celebrities"),
+    );
+    let mut args = vec![
         "calibrate",
         "--folder",
-        faces().join("celebrities").to_str().expect("utf8"),
+        west.to_str().expect("utf8"),
         "--folder",
-        faces().join("asian_celebrities").to_str().expect("utf8"),
+        asia.to_str().expect("utf8"),
         "--far",
         "0.01",
-    ]);
+    ];
+    if let Some(e) = embedder {
+        args.extend(["--embedder", e]);
+    }
+    model_eval(&args)
+}
+
+#[test]
+fn the_manifest_threshold_is_what_calibration_for_one_percent_far_gives() {
+    let c = calibrate_one_percent(None);
     let chosen = c["chosen_threshold"].as_f64().expect("chosen");
     let manifest = c["manifest_threshold"].as_f64().expect("manifest");
     assert!(
@@ -88,24 +115,6 @@ fn identification_on_the_east_asian_folder_is_rank1_correct_at_least_95_percent(
     assert_eq!(v["folder"]["identities"], 28);
 }
 
-fn pairs_with(set: &str, embedder: &str, threshold: Option<&str>) -> serde_json::Value {
-    let root = faces().join(set);
-    let pairs = root.join("pairs.tsv");
-    let mut args = vec![
-        "faces",
-        "--embedder",
-        embedder,
-        "--pairs",
-        pairs.to_str().expect("utf8"),
-        "--root",
-        root.to_str().expect("utf8"),
-    ];
-    if let Some(t) = threshold {
-        args.extend(["--threshold", t]);
-    }
-    model_eval(&args)
-}
-
 #[test]
 fn every_embedder_of_the_mirror_plugs_in_through_its_manifest_alone() {
     // Intel 0095 (128x128 template, cosine) and dlib (150x150 chip, Euclidean): nothing but
@@ -114,8 +123,8 @@ fn every_embedder_of_the_mirror_plugs_in_through_its_manifest_alone() {
         "face_reidentification_retail_0095_256d",
         "dlib_face_recognition_resnet_model_v1",
     ] {
-        let west = pairs_with("celebrities", embedder, None);
-        let asia = pairs_with("asian_celebrities", embedder, None);
+        let west = pairs_with("celebrities", Some(embedder), None);
+        let asia = pairs_with("asian_celebrities", Some(embedder), None);
         assert_eq!(west["models"]["embedder"], embedder, "{west}");
         for (name, v) in [("celebrities", &west), ("asian_celebrities", &asia)] {
             let ver = &v["pairs"]["verification"];
@@ -134,17 +143,7 @@ fn every_embedder_of_the_mirror_plugs_in_through_its_manifest_alone() {
             "{embedder}: {west}"
         );
         // Its manifest threshold is the one calibration gives for 1% FAR on every population.
-        let c = model_eval(&[
-            "calibrate",
-            "--embedder",
-            embedder,
-            "--folder",
-            faces().join("celebrities").to_str().expect("utf8"),
-            "--folder",
-            faces().join("asian_celebrities").to_str().expect("utf8"),
-            "--far",
-            "0.01",
-        ]);
+        let c = calibrate_one_percent(Some(embedder));
         let (chosen, manifest) = (
             c["chosen_threshold"].as_f64().expect("chosen"),
             c["manifest_threshold"].as_f64().expect("manifest"),
@@ -161,19 +160,19 @@ fn dlibs_published_threshold_accepts_a_large_share_of_east_asian_impostors_and_t
  {
     let dlib = "dlib_face_recognition_resnet_model_v1";
     // Aligned on dlib's own chip, dlib separates Western faces perfectly at its 0.6...
-    let west = pairs_with("celebrities", dlib, Some("0.6"));
+    let west = pairs_with("celebrities", Some(dlib), Some("0.6"));
     assert!(
         west["pairs"]["verification"]["accuracy"].as_f64() >= Some(0.99),
         "a wrong chip template shows here first: {west}"
     );
     // ...but lets through a large share of different East-Asian people.
-    let published = pairs_with("asian_celebrities", dlib, Some("0.6"));
+    let published = pairs_with("asian_celebrities", Some(dlib), Some("0.6"));
     let far = published["pairs"]["verification"]["far"]
         .as_f64()
         .expect("far");
     assert!(far > 0.3, "FAR at 0.6 on East-Asian pairs: {far}");
     // The calibrated manifest threshold holds the false-accept target on the same pairs.
-    let calibrated = pairs_with("asian_celebrities", dlib, None);
+    let calibrated = pairs_with("asian_celebrities", Some(dlib), None);
     let ver = &calibrated["pairs"]["verification"];
     assert!(ver["far"].as_f64() <= Some(0.01), "{ver}");
     assert!(ver["accuracy"].as_f64() > Some(0.88), "{ver}");

@@ -283,22 +283,6 @@ mod plates {
     use models::textdet::ScenePlateReader;
     use serde_json::json;
 
-    /// Levenshtein distance.
-    fn edit(a: &str, b: &str) -> usize {
-        let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-        let mut prev: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.iter().enumerate() {
-            let mut cur = vec![i + 1; b.len() + 1];
-            for (j, cb) in b.iter().enumerate() {
-                cur[j + 1] = (prev[j] + usize::from(ca != cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1);
-            }
-            prev = cur;
-        }
-        prev[b.len()]
-    }
-
     #[derive(Default)]
     struct Tally {
         n: usize,
@@ -315,7 +299,7 @@ mod plates {
             match got {
                 Some(g) => {
                     self.exact += usize::from(g == want);
-                    self.chars_right += want.len().saturating_sub(edit(g, want));
+                    self.chars_right += want.len().saturating_sub(plate::edit_distance(g, want));
                 }
                 None => self.unreadable += 1,
             }
