@@ -35,7 +35,7 @@ fn main() {
             let cv = RgbView::from_image(&crop);
             let vboxes = r.text.detect(cv).unwrap();
             for (rect, bbox) in models::textdet::tilted_plates(&vboxes) {
-                let c = models::imageops::crop_rotated(cv, rect, (96.0 / rect.h).clamp(1.0, 4.0));
+                let c = models::textdet::tilted_plate_crop(cv, rect);
                 let read = r.reader.read(RgbView::from_image(&c)).unwrap();
                 println!(
                     "  tilted plate {:?} angle {:.1} -> {}",

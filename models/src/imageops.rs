@@ -277,15 +277,6 @@ impl RotatedRect {
         [(-hw, -hh), (hw, -hh), (hw, hh), (-hw, hh)]
             .map(|(u, v)| [self.cx + u * c - v * s, self.cy + u * s + v * c])
     }
-
-    /// The same rectangle grown by `dx` on the left and right and `dy` above and below.
-    pub fn grown(&self, dx: f32, dy: f32) -> Self {
-        Self {
-            w: self.w + 2.0 * dx,
-            h: self.h + 2.0 * dy,
-            ..*self
-        }
-    }
 }
 
 /// Cuts `r` out of `img` upright (turned back by its angle), `scale` output pixels per source

@@ -160,7 +160,13 @@ pub struct CtcLine {
     chars: Vec<char>,
     /// Per step: `[P(blank), P(no plate character), P(chars[0]), P(chars[1]), ...]`.
     probs: Vec<f32>,
+    /// Log-probability of the best path with no format constraint (each step's likeliest of
+    /// "no plate character" and the plate characters).
+    free_logp: f32,
 }
+
+/// Probabilities are floored here before taking logarithms.
+const PROB_FLOOR: f32 = 1e-12;
 
 /// The most probable spelling of a [`CtcLine`] that fits a sequence of [`Slot`]s.
 #[derive(Debug, Clone, PartialEq)]
@@ -183,28 +189,28 @@ impl CtcLine {
     ) -> Self {
         let width = 2 + allowed.len();
         let mut out = Vec::with_capacity(steps * width);
+        let mut free_logp = 0.0f32;
         for t in 0..steps {
             let row = &probs[t * classes..(t + 1) * classes];
             let blank = row.first().copied().unwrap_or(0.0);
-            let chars: Vec<f32> = allowed
-                .iter()
-                .map(|(i, _)| row.get(*i).copied().unwrap_or(0.0))
-                .collect();
-            let plate: f32 = chars.iter().sum();
-            out.push(blank);
-            out.push((1.0 - plate).clamp(blank, 1.0));
-            out.extend(chars);
+            let start = out.len();
+            out.extend([blank, 0.0]);
+            out.extend(
+                allowed
+                    .iter()
+                    .map(|(i, _)| row.get(*i).copied().unwrap_or(0.0)),
+            );
+            let step = &mut out[start..];
+            let plate: f32 = step[2..].iter().sum();
+            step[1] = (1.0 - plate).clamp(blank, 1.0);
+            free_logp += step[1..].iter().fold(PROB_FLOOR, |m, &p| m.max(p)).ln();
         }
         Self {
             steps,
             chars: allowed.iter().map(|(_, c)| *c).collect(),
             probs: out,
+            free_logp,
         }
-    }
-
-    /// Number of time steps.
-    pub fn steps(&self) -> usize {
-        self.steps
     }
 
     fn row(&self, t: usize) -> &[f32] {
@@ -246,13 +252,12 @@ impl CtcLine {
     /// The best CTC path (Viterbi) whose collapsed text fits `slots` exactly, or `None` when the
     /// line has fewer steps than the format has characters. Non-plate classes count as blank.
     pub fn best_matching(&self, slots: &[Slot]) -> Option<Constrained> {
-        const FLOOR: f32 = 1e-12;
         let n = slots.len();
         let a = self.chars.len();
         if n == 0 || self.steps < n {
             return None;
         }
-        let ln = |p: f32| p.max(FLOOR).ln();
+        let ln = |p: f32| p.max(PROB_FLOOR).ln();
         // States: B(k) = k characters emitted, now between characters (k = 0..=n);
         // C(k, c) = the k-th character (1-based) is c and is being emitted.
         let ns = (n + 1) + n * a;
@@ -266,17 +271,16 @@ impl CtcLine {
         prev[0] = 0.0;
         let mut next = vec![neg; ns];
         let mut back = vec![0u32; self.steps * ns];
-        let mut free = 0.0f32;
+        // Best and second-best character state of each position at t - 1, for entering a new
+        // character straight from a different one.
+        let mut top2 = vec![((neg, usize::MAX), (neg, usize::MAX)); n + 1];
         for t in 0..self.steps {
             let row = self.row(t);
             let nothing = ln(row[1]);
-            free += row[1..].iter().fold(FLOOR, |m, &p| m.max(p)).ln();
             let bk = &mut back[t * ns..(t + 1) * ns];
             next.fill(neg);
-            // Best and second-best character state of each position at t - 1, for entering a
-            // new character straight from a different one.
-            let mut top2 = vec![((neg, usize::MAX), (neg, usize::MAX)); n + 1];
             for (k, slot) in top2.iter_mut().enumerate().skip(1) {
+                *slot = ((neg, usize::MAX), (neg, usize::MAX));
                 for c in 0..a {
                     let v = prev[cs(k, c)];
                     if v > slot.0.0 {
@@ -357,7 +361,7 @@ impl CtcLine {
         Some(Constrained {
             text: chars.iter().map(|c| c.0).collect(),
             confidence,
-            forced: (free - end.0).max(0.0),
+            forced: (self.free_logp - end.0).max(0.0),
         })
     }
 }
@@ -392,7 +396,7 @@ impl PlateRead {
         match self {
             PlateRead::Read {
                 confidence, forced, ..
-            } => Some(confidence - FORCE_PENALTY * forced),
+            } => Some(rank(*confidence, *forced)),
             PlateRead::Unreadable { .. } => None,
         }
     }
@@ -511,11 +515,16 @@ pub struct Reading {
 impl Reading {
     /// Ranking score: confidence less the cost of forcing the format.
     pub fn score(&self) -> f32 {
-        self.confidence - FORCE_PENALTY * self.forced
+        rank(self.confidence, self.forced)
     }
 }
 
-/// The least forced spelling of `line` under each format that parses as a valid plate.
+/// Confidence less the cost of forcing the format: how readings of a plate are ranked.
+fn rank(confidence: f32, forced: f32) -> f32 {
+    confidence - FORCE_PENALTY * forced
+}
+
+/// The least forced spelling of `line` under each format (validity is checked by the caller).
 fn best_fit<'f>(
     line: &CtcLine,
     formats: impl IntoIterator<Item = &'f &'f [Slot]>,
@@ -591,9 +600,7 @@ impl PlateReader for CropPlateReader {
 
 impl CropPlateReader {
     /// Reads a plate crop as a plate of `family` (decided from colour by the caller, who may see
-    /// more of the plate than the crop shows).
-    /// A red plate that gives no military reading is read as civil (a red car behind a white
-    /// plate); a civil one is never read as military.
+    /// more of the plate than the crop shows), falling back as [`Family::fallbacks`] says.
     pub fn read_as(&self, crop: RgbView<'_>, family: Family) -> Result<PlateRead, ModelError> {
         let mut raw = Vec::new();
         let one = self.rec.recognize_ctc(crop)?;
@@ -631,10 +638,12 @@ impl CropPlateReader {
             );
             candidates
         };
-        let mut candidates = read(family);
-        if candidates.is_empty() && family == Family::Military {
-            candidates = read(Family::Civil);
-        }
+        let candidates = family
+            .fallbacks()
+            .iter()
+            .map(|f| read(*f))
+            .find(|c| !c.is_empty())
+            .unwrap_or_default();
         let best = candidates
             .into_iter()
             .max_by(|a, b| a.score().total_cmp(&b.score()));

@@ -105,6 +105,15 @@ pub const MILITARY_TOP_LINE_FORMATS: &[&[Slot]] = &[&[Slot::UnitKind, Slot::Unit
 pub const MILITARY_BOTTOM_LINE_FORMATS: &[&[Slot]] = &[&[Slot::Digit; 4]];
 
 impl Family {
+    /// The families to read a plate as, in order: a red region that gives no military reading
+    /// is read as civil (a white plate on a red car); a civil one is never read as military.
+    pub fn fallbacks(self) -> &'static [Family] {
+        match self {
+            Family::Civil => &[Family::Civil],
+            Family::Military => &[Family::Military, Family::Civil],
+        }
+    }
+
     /// Formats of a one-line plate of this family.
     pub fn one_line_formats(self) -> &'static [&'static [Slot]] {
         match self {
@@ -395,6 +404,15 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_red_plate_falls_back_to_civil_but_a_civil_one_is_never_read_as_military() {
+        assert_eq!(
+            Family::Military.fallbacks(),
+            &[Family::Military, Family::Civil]
+        );
+        assert_eq!(Family::Civil.fallbacks(), &[Family::Civil]);
+    }
 
     #[test]
     fn edit_distance_counts_insertions_deletions_and_substitutions() {

@@ -26,21 +26,6 @@ pub struct TextBox {
 }
 
 impl TextBox {
-    /// An upright box.
-    pub fn upright(bbox: [f32; 4], score: f32) -> Self {
-        Self {
-            bbox,
-            rect: RotatedRect {
-                cx: bbox[0] + bbox[2] / 2.0,
-                cy: bbox[1] + bbox[3] / 2.0,
-                w: bbox[2],
-                h: bbox[3],
-                angle: 0.0,
-            },
-            score,
-        }
-    }
-
     /// Whether the text is tilted enough to be turned upright before reading.
     pub fn tilted(&self) -> bool {
         self.rect.angle.abs() >= MIN_DESKEW_RAD
@@ -309,6 +294,12 @@ pub fn stacked_pairs(boxes: &[TextBox]) -> Vec<(TextBox, TextBox)> {
     out
 }
 
+/// A tilted plate from [`tilted_plates`] cut upright, at up to 4x so that its two lines come
+/// near the recogniser's height with one resample.
+pub fn tilted_plate_crop(image: RgbView<'_>, rect: RotatedRect) -> image::RgbImage {
+    imageops::crop_rotated(image, rect, (96.0 / rect.h.max(1.0)).clamp(1.0, 4.0))
+}
+
 /// Two-line plates whose lines are tilted: pairs of regions stacked across the direction of
 /// the more elongated, tilted one. Each comes as the plate's turned rectangle (both lines,
 /// with a margin) and its upright bounds.
@@ -424,10 +415,10 @@ impl ScenePlateReader {
             self.reader.rec.recognize_ctc(RgbView::from_image(&t))?,
             self.reader.rec.recognize_ctc(RgbView::from_image(&bt))?,
         );
-        Ok(read_two_lines(&t, &b, family).or_else(|| match family {
-            Family::Military => read_two_lines(&t, &b, Family::Civil),
-            Family::Civil => None,
-        }))
+        Ok(family
+            .fallbacks()
+            .iter()
+            .find_map(|f| read_two_lines(&t, &b, *f)))
     }
 
     /// Reads the plate of the main (largest) vehicle, or of any plate when no vehicle is found.
@@ -501,8 +492,7 @@ impl ScenePlateReader {
         // Tilted two-line plates: their lines' upright boxes overlap, so they are paired by
         // their turned rectangles and the plate is read turned upright.
         for (rect, bbox) in tilted_plates(boxes) {
-            let crop =
-                imageops::crop_rotated(image, rect, (96.0 / rect.h.max(1.0)).clamp(1.0, 4.0));
+            let crop = tilted_plate_crop(image, rect);
             let read = self
                 .reader
                 .read_as(RgbView::from_image(&crop), family_around(image, &bbox))?;
