@@ -267,6 +267,28 @@ fn family_around(image: RgbView<'_>, b: &[f32; 4]) -> Family {
     plate_family(RgbView::from_image(&region))
 }
 
+/// The plate most of the looks agree on (proposals' scores summed per plate text); of that
+/// plate, the best-scored proposal.
+fn vote(proposals: Vec<(f32, ScenePlate)>) -> Option<ScenePlate> {
+    let key = |p: &ScenePlate| p.read.plate().map(|p| p.normalized.clone());
+    let total = |k: &Option<String>| -> f32 {
+        proposals
+            .iter()
+            .filter(|(_, p)| key(p) == *k)
+            .map(|(s, _)| *s)
+            .sum()
+    };
+    let winner = proposals
+        .iter()
+        .map(|(_, p)| key(p))
+        .max_by(|a, b| total(a).total_cmp(&total(b)))?;
+    proposals
+        .into_iter()
+        .filter(|(_, p)| key(p) == winner)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, p)| p)
+}
+
 /// Keeps `read` if it ranks above the best so far.
 fn consider(best: &mut Option<(f32, ScenePlate)>, score: f32, read: PlateRead, bbox: [f32; 4]) {
     if best.as_ref().is_none_or(|(s, _)| score > *s) {
@@ -288,6 +310,32 @@ pub fn stacked_pairs(boxes: &[TextBox]) -> Vec<(TextBox, TextBox)> {
             let h = top.bbox[3].max(bottom.bbox[3]);
             if overlap_x(&top.bbox, &bottom.bbox) > 0.5 && gap < 0.6 * h && gap > -0.5 * h {
                 out.push((*top, *bottom));
+            }
+        }
+    }
+    out
+}
+
+/// The missing line of two-line plates whose other line alone was found (the detector often
+/// misses the blurred or smaller line of a far plate): for every plate-shaped line that is in
+/// no stacked pair, (the same-sized box just above, the line) and (the line, the box just
+/// below), as (top, bottom), kept inside an image `height` tall.
+pub fn lone_line_partners(boxes: &[TextBox], height: f32) -> Vec<([f32; 4], [f32; 4])> {
+    let paired: Vec<[f32; 4]> = stacked_pairs(boxes)
+        .iter()
+        .flat_map(|(t, b)| [t.bbox, b.bbox])
+        .collect();
+    let mut out = Vec::new();
+    for b in boxes.iter().map(|b| b.bbox) {
+        let aspect = b[2] / b[3].max(1.0);
+        if paired.contains(&b) || !(1.2..=6.0).contains(&aspect) || b[3] < 6.0 {
+            continue;
+        }
+        let above = [b[0], b[1] - 1.05 * b[3], b[2], b[3]];
+        let below = [b[0], b[1] + 1.05 * b[3], b[2], b[3]];
+        for (top, bottom) in [(above, b), (b, below)] {
+            if top[1] >= 0.0 && bottom[1] + bottom[3] <= height {
+                out.push((top, bottom));
             }
         }
     }
@@ -340,6 +388,14 @@ pub fn tilted_plates(boxes: &[TextBox]) -> Vec<(RotatedRect, [f32; 4])> {
     }
     out
 }
+
+/// Longer side of the text detector's input for the main vehicle's crop: the plates of far
+/// vehicles are 15-30 px across, so the crop is enlarged about 3x.
+const VEHICLE_LOOKS: &[u32] = &[960];
+/// The same for the whole scene when a vehicle was found (about 2.8x for a 460-px scene).
+const SCENE_LOOKS: &[u32] = &[1280];
+/// The same for the whole scene when no vehicle was found.
+const NO_VEHICLE_LOOKS: &[u32] = &[640, 1280];
 
 impl ScenePlateReader {
     /// Loads the models the scene reader uses (YOLOX-nano, PP-OCRv4 det and rec) from their
@@ -422,6 +478,11 @@ impl ScenePlateReader {
     }
 
     /// Reads the plate of the main (largest) vehicle, or of any plate when no vehicle is found.
+    /// The vehicle's crop and the whole scene are each searched at their own enlargement; the
+    /// two proposals vote (`vote`). Measured on every 9th scene against looking at the crop
+    /// first (640 px) and at the scene only when that failed (640, then 1,280 px): 79 -> 82
+    /// exact of 122; with the lone-line partners of `best_in`, 62.6% -> 64.4% on all 1,097
+    /// scenes, for 2.4x the time.
     pub fn read_scene(&self, image: RgbView<'_>) -> Result<Option<ScenePlate>, ModelError> {
         let mut vehicles: Vec<[f32; 4]> = self
             .vehicles
@@ -431,8 +492,9 @@ impl ScenePlateReader {
             .map(|d| d.bbox)
             .collect();
         vehicles.sort_by(|a, b| (b[2] * b[3]).total_cmp(&(a[2] * a[3])));
-        // First look closely at the main vehicle (its crop enlarged for the text detector), then
-        // at the whole scene.
+        // Each look (the main vehicle's crop and the whole scene, at the text detector's input
+        // sizes below) proposes its best plate; the looks then vote.
+        let mut proposals: Vec<(f32, ScenePlate)> = Vec::new();
         if let Some(v) = vehicles.first() {
             let m = 0.05;
             let (x0, y0) = ((v[0] - m * v[2]).max(0.0), (v[1] - m * v[3]).max(0.0));
@@ -444,21 +506,28 @@ impl ScenePlateReader {
                 v[3] * (1.0 + 2.0 * m),
             );
             let view = RgbView::from_image(&crop);
-            let boxes = self.text.detect(view)?;
             let whole = [0.0, 0.0, crop.width() as f32, crop.height() as f32];
-            if let Some((_, mut p)) = self.best_in(view, &boxes, &[whole])? {
-                p.bbox[0] += x0;
-                p.bbox[1] += y0;
-                return Ok(Some(p));
+            for &side in VEHICLE_LOOKS {
+                let boxes = self.text.detect_at(view, side)?;
+                if let Some((s, mut p)) = self.best_in(view, &boxes, &[whole])? {
+                    p.bbox[0] += x0;
+                    p.bbox[1] += y0;
+                    proposals.push((s, p));
+                }
             }
         }
-        let boxes = self.text.detect(image)?;
-        if let Some((_, p)) = self.best_in(image, &boxes, &vehicles)? {
-            return Ok(Some(p));
+        let scene_looks = if vehicles.is_empty() {
+            NO_VEHICLE_LOOKS
+        } else {
+            SCENE_LOOKS
+        };
+        for &side in scene_looks {
+            let boxes = self.text.detect_at(image, side)?;
+            if let Some(p) = self.best_in(image, &boxes, &vehicles)? {
+                proposals.push(p);
+            }
         }
-        // Small or far plates: look again with the scene enlarged.
-        let boxes = self.text.detect_at(image, 2 * self.text.max_side)?;
-        Ok(self.best_in(image, &boxes, &vehicles)?.map(|(_, p)| p))
+        Ok(vote(proposals))
     }
 
     /// The best valid plate among the candidates from `boxes`, preferring the first vehicle.
@@ -486,6 +555,13 @@ impl ScenePlateReader {
         for (top, bottom) in stacked_pairs(boxes) {
             let bbox = union(&top.bbox, &bottom.bbox);
             if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox)? {
+                consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
+            }
+        }
+        // Two-line plates with one line found.
+        for (top, bottom) in lone_line_partners(boxes, image.height as f32) {
+            let bbox = union(&top, &bottom);
+            if let Some(r) = self.read_pair(image, &top, &bottom)? {
                 consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
             }
         }
@@ -523,6 +599,86 @@ impl ScenePlateReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A look's proposal: `text` read as a one-line plate with ranking score `score`.
+    fn proposal(text: &str, score: f32) -> (f32, ScenePlate) {
+        let plate = crate::plate::parse_one_line(text).expect("a valid plate");
+        let read = PlateRead::Read {
+            plate,
+            confidence: score,
+            forced: 0.0,
+            raw: vec![text.to_string()],
+        };
+        (
+            score,
+            ScenePlate {
+                read,
+                bbox: [0.0, 0.0, 10.0, 5.0],
+            },
+        )
+    }
+
+    fn voted(proposals: Vec<(f32, ScenePlate)>) -> Option<String> {
+        vote(proposals).and_then(|p| p.read.plate().map(|p| p.normalized.clone()))
+    }
+
+    #[test]
+    fn two_looks_that_agree_outvote_one_surer_look() {
+        let got = voted(vec![
+            proposal("51G12345", 0.6),
+            proposal("51G72345", 0.9),
+            proposal("51G12345", 0.5),
+        ]);
+        assert_eq!(got.as_deref(), Some("51G12345"));
+    }
+
+    #[test]
+    fn looks_that_disagree_leave_the_surest_reading() {
+        let got = voted(vec![proposal("51G12345", 0.6), proposal("51G72345", 0.9)]);
+        assert_eq!(got.as_deref(), Some("51G72345"));
+        assert_eq!(voted(Vec::new()), None, "no proposal, no plate");
+    }
+
+    #[test]
+    fn the_winning_plate_keeps_its_best_placed_proposal() {
+        let mut a = proposal("51G12345", 0.4);
+        a.1.bbox = [1.0, 1.0, 10.0, 5.0];
+        let mut b = proposal("51G12345", 0.7);
+        b.1.bbox = [2.0, 2.0, 10.0, 5.0];
+        let got = vote(vec![a, b]).expect("a plate");
+        assert_eq!(got.bbox, [2.0, 2.0, 10.0, 5.0]);
+    }
+
+    #[test]
+    fn a_lone_plate_line_is_read_with_the_line_above_and_the_line_below() {
+        let lone = line(100.0, 100.0, 40.0, 12.0, 0.0);
+        let got = lone_line_partners(&[lone], 300.0);
+        assert_eq!(got.len(), 2);
+        let (top, bottom) = got[0];
+        assert_eq!(bottom, lone.bbox, "the line is the bottom of the first");
+        assert!(
+            top[1] + top[3] <= lone.bbox[1] + 1.0,
+            "the other line sits above it"
+        );
+        assert_eq!(got[1].0, lone.bbox, "the line is the top of the second");
+        assert!(got[1].1[1] >= lone.bbox[1] + lone.bbox[3] - 1.0);
+    }
+
+    #[test]
+    fn lines_already_stacked_in_pairs_or_at_the_image_edge_get_no_invented_partner() {
+        let top = line(100.0, 100.0, 40.0, 12.0, 0.0);
+        let bottom = line(100.0, 114.0, 40.0, 12.0, 0.0);
+        assert!(lone_line_partners(&[top, bottom], 300.0).is_empty());
+        let at_top = line(100.0, 7.0, 40.0, 12.0, 0.0);
+        let got = lone_line_partners(&[at_top], 300.0);
+        assert_eq!(got.len(), 1, "only the line below fits in the image");
+        assert_eq!(got[0].0, at_top.bbox);
+        let tall = line(100.0, 100.0, 12.0, 40.0, 0.0);
+        assert!(
+            lone_line_partners(&[tall], 300.0).is_empty(),
+            "not plate-shaped"
+        );
+    }
 
     /// A detected text line: its turned rectangle and the upright bounds of its corners.
     fn line(cx: f32, cy: f32, w: f32, h: f32, degrees: f32) -> TextBox {

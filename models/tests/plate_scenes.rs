@@ -2,10 +2,10 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 11 minutes here) measured 62.6% on 2026-12-03 (BENCHMARKS.md; 55.0% before
-//! format-constrained decoding, red military plates and tilted two-line plates). This test reads
-//! every 5th scene (all categories, 220 photos; 65.0% on 2026-12-03) and guards that level
-//! against regressions.
+//! about 26 minutes here) measured 64.4% on 2026-12-03 (BENCHMARKS.md; 55.0% before
+//! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines
+//! and the vote between the vehicle and scene looks). This test reads every 5th scene (all
+//! categories, 220 photos; 66.4% on 2026-12-03) and guards that level against regressions.
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
@@ -58,5 +58,5 @@ fn the_plate_of_the_main_vehicle_is_read_in_a_sample_of_every_category() {
     eprintln!("scenes exact {exact}/{n} = {acc:.3}; by category (images, exact) {by_category:?}");
     assert!(n >= 200);
     assert_eq!(by_category.len(), 7, "every category sampled");
-    assert!(acc >= 0.60, "exact {acc:.3}");
+    assert!(acc >= 0.62, "exact {acc:.3}");
 }
