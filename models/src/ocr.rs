@@ -407,6 +407,9 @@ pub trait PlateReader: Send + Sync {
     fn read(&self, crop: RgbView<'_>) -> Result<PlateRead, ModelError>;
 }
 
+/// Widest crop (width / height) still read as two lines as well as one.
+const TWO_LINE_MAX_ASPECT: f32 = 3.2;
+
 /// Reads plate crops with the recogniser: the crop is read as one line and, split at its
 /// darkest-gap row near the middle, as two lines; the valid reading with the highest confidence
 /// (fewest corrections on ties) wins.
@@ -606,8 +609,10 @@ impl CropPlateReader {
         let one = self.rec.recognize_ctc(crop)?;
         raw.push(one.greedy().text);
         let mut pairs = Vec::new();
-        if crop.height >= 16 {
-            // Two lines: split at the emptiest row near the middle, and at the middle itself.
+        // Two lines, when the crop is tall enough to hold them and not as wide as a one-line
+        // plate (two-line plates are about 2:1, one-line plates 4.7:1).
+        if crop.height >= 16 && (crop.width as f32) < TWO_LINE_MAX_ASPECT * crop.height as f32 {
+            // Split at the emptiest row near the middle, and at the middle itself.
             let gap = split_row(crop);
             let mut rows = vec![gap];
             if gap.abs_diff(crop.height / 2) > crop.height / 20 {

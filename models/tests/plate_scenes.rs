@@ -2,7 +2,7 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 26 minutes here) measured 64.4% on 2026-12-03 (BENCHMARKS.md; 55.0% before
+//! about 21 minutes here) measured 64.3% on 2026-12-03 (BENCHMARKS.md; 55.0% before
 //! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines
 //! and the vote between the vehicle and scene looks). This test reads every 5th scene (all
 //! categories, 220 photos; 66.4% on 2026-12-03) and guards that level against regressions.
