@@ -33,7 +33,10 @@ fn main() {
             let v = v.bbox;
             let crop = models::imageops::crop(view, v[0], v[1], v[2], v[3]);
             let cv = RgbView::from_image(&crop);
-            let vboxes = r.text.detect(cv).unwrap();
+            let vboxes = r
+                .text
+                .detect_at(cv, models::textdet::VEHICLE_LOOKS[0])
+                .unwrap();
             for (rect, bbox) in models::textdet::tilted_plates(&vboxes) {
                 let c = models::textdet::tilted_plate_crop(cv, rect);
                 let read = r.reader.read(RgbView::from_image(&c)).unwrap();
@@ -72,7 +75,10 @@ fn main() {
                 println!("     margin read {}", serde_json::to_string(&read).unwrap());
             }
         }
-        let boxes = r.text.detect(view).unwrap();
+        let boxes = r
+            .text
+            .detect_at(view, models::textdet::SCENE_LOOKS[0])
+            .unwrap();
         for b in &boxes {
             let c = models::imageops::crop(view, b.bbox[0], b.bbox[1], b.bbox[2], b.bbox[3]);
             let t = r.reader.rec.recognize(RgbView::from_image(&c)).unwrap();

@@ -409,11 +409,11 @@ pub fn tilted_plates(boxes: &[TextBox]) -> Vec<(RotatedRect, [f32; 4])> {
 
 /// Longer side of the text detector's input for the main vehicle's crop: the plates of far
 /// vehicles are 15-30 px across, so the crop is enlarged about 3x.
-const VEHICLE_LOOKS: &[u32] = &[960];
+pub const VEHICLE_LOOKS: &[u32] = &[960];
 /// The same for the whole scene when a vehicle was found (about 2.8x for a 460-px scene).
-const SCENE_LOOKS: &[u32] = &[1280];
+pub const SCENE_LOOKS: &[u32] = &[1280];
 /// The same for the whole scene when no vehicle was found.
-const NO_VEHICLE_LOOKS: &[u32] = &[640, 1280];
+pub const NO_VEHICLE_LOOKS: &[u32] = &[640, 1280];
 
 impl ScenePlateReader {
     /// Loads the models the scene reader uses (YOLOX-nano, PP-OCRv4 det and rec) from their
