@@ -263,7 +263,7 @@ fn centre_inside(b: &[f32; 4], v: &[f32; 4]) -> bool {
 /// height on every side, where a plate's background shows around its characters.
 fn family_around(image: RgbView<'_>, b: &[f32; 4]) -> Family {
     let m = 0.2 * b[3];
-    let region = imageops::crop(image, b[0] - m, b[1] - m, b[2] + 2.0 * m, b[3] + 2.0 * m);
+    let region = crop_around(image, b, m, m);
     plate_family(RgbView::from_image(&region))
 }
 
@@ -287,6 +287,17 @@ fn vote(proposals: Vec<(f32, ScenePlate)>) -> Option<ScenePlate> {
         .filter(|(_, p)| key(p) == winner)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, p)| p)
+}
+
+/// The box `b` cut from `image` with margins `mx` left and right and `my` above and below.
+fn crop_around(image: RgbView<'_>, b: &[f32; 4], mx: f32, my: f32) -> image::RgbImage {
+    imageops::crop(
+        image,
+        b[0] - mx,
+        b[1] - my,
+        b[2] + 2.0 * mx,
+        b[3] + 2.0 * my,
+    )
 }
 
 /// Two recognised lines read as the top and bottom of a plate of `family` (or its fallbacks).
@@ -487,13 +498,11 @@ impl ScenePlateReader {
         line: &[f32; 4],
         span: &[f32; 4],
     ) -> Result<CtcLine, ModelError> {
-        let (mx, my) = (0.1 * line[3], 0.04 * line[3]);
-        let crop = imageops::crop(
+        let crop = crop_around(
             image,
-            span[0] - mx,
-            line[1] - my,
-            span[2] + 2.0 * mx,
-            line[3] + 2.0 * my,
+            &[span[0], line[1], span[2], line[3]],
+            0.1 * line[3],
+            0.04 * line[3],
         );
         self.reader.rec.recognize_ctc(RgbView::from_image(&crop))
     }
@@ -640,14 +649,7 @@ impl ScenePlateReader {
         }
         for cand in self.candidates(boxes) {
             let placement = placement_of(&cand);
-            let (mx, my) = (0.15 * cand[3], 0.06 * cand[3]);
-            let crop = imageops::crop(
-                image,
-                cand[0] - mx,
-                cand[1] - my,
-                cand[2] + 2.0 * mx,
-                cand[3] + 2.0 * my,
-            );
+            let crop = crop_around(image, &cand, 0.15 * cand[3], 0.06 * cand[3]);
             let family = family_around(image, &cand);
             let read = self.reader.read_as(RgbView::from_image(&crop), family)?;
             if let Some(rank) = read.score() {
