@@ -636,11 +636,16 @@ impl CropPlateReader {
         }
         let read = |family: Family| {
             let mut candidates: Vec<Reading> = read_one_line(&one, family).into_iter().collect();
-            candidates.extend(
-                pairs
-                    .iter()
-                    .filter_map(|(t, b)| read_two_lines(t, b, family)),
-            );
+            for (t, b) in &pairs {
+                candidates.extend(read_two_lines(t, b, family));
+                // A one-line civil plate in a crop with room above or below it (a loose text
+                // box) can read cleaner from the half it fills. Not military ones: six
+                // characters in half a crop are too easily found in a civil plate's halves.
+                if family == Family::Civil {
+                    candidates.extend(read_one_line(t, family));
+                    candidates.extend(read_one_line(b, family));
+                }
+            }
             candidates
         };
         let candidates = family
@@ -787,6 +792,44 @@ mod tests {
             "dropping a 0.55 character costs little: {}",
             r.forced
         );
+    }
+
+    #[test]
+    fn the_electric_motorbike_series_read_as_hd_is_the_md_it_stands_for() {
+        let r = read_two_lines(&spell("60HD1"), &spell("01868"), Family::Civil).expect("plate");
+        assert_eq!(r.plate.text, "60-MD1 018.68");
+        assert!(
+            r.forced < 1e-3,
+            "a usual misreading is not forced: {}",
+            r.forced
+        );
+        assert_eq!(r.plate.corrections, 1);
+    }
+
+    #[test]
+    fn a_zero_where_the_second_series_character_stands_is_the_letter_scored_next() {
+        // "60-LĐ" over the number, the Đ read as '0' (0.6) with 'D' (0.3) next: no series
+        // digit is 0, so the letter is taken; a 'U' scored next would be a 'U'.
+        let top = |next: char| {
+            line(&[
+                &[('6', 0.9)],
+                &[('_', 0.9)],
+                &[('0', 0.9)],
+                &[('_', 0.9)],
+                &[('L', 0.9)],
+                &[('_', 0.9)],
+                &[('0', 0.6), (next, 0.3)],
+                &[('_', 0.9)],
+            ])
+        };
+        let read = |next| {
+            read_two_lines(&top(next), &spell("02777"), Family::Civil)
+                .expect("plate")
+                .plate
+                .text
+        };
+        assert_eq!(read('D'), "60-LD 027.77");
+        assert_eq!(read('U'), "60-LU 027.77");
     }
 
     #[test]

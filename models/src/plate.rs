@@ -4,7 +4,9 @@
 //! - one-line car plates: province (2 digits), series (a letter, optionally followed by a letter
 //!   or digit), number (4 or 5 digits): `51G-123.45`, `30A-1234`, `51LD-123.45`;
 //! - two-line plates (motorbikes, square car plates): top line province + series (`59-X1`,
-//!   `29-BN`, `60K`), bottom line the number (`234.56`, `2345`).
+//!   `29-BN`, `60K`, and for electric motorbikes `60-MĐ5`, the only series of two letters and a
+//!   digit), bottom line the number (`234.56`, `2345`). The digit of a letter-and-digit series
+//!   (`X1`) is 1 to 9, never 0.
 //!
 //! OCR confuses some characters; the position of a character in the format decides which
 //! reading is possible (a province is digits, a series starts with a letter), so confusable
@@ -25,8 +27,16 @@ pub enum Slot {
     UnitKind,
     /// The second letter of a military unit code: A-Z except I, J, O and W.
     UnitLetter,
-    /// The second series character: a civil series letter or a digit (`X1`, `BN`).
+    /// The second series character: a civil series letter or a digit 1 to 9 (`X1`, `BN`). No
+    /// series digit is 0: where the recogniser reads one, the letter it scores next is taken
+    /// (mostly the `D` of `60-LĐ`, sometimes a `U`).
     LetterOrDigit,
+    /// The `M` of `MĐ`, the electric-motorbike series and the only series of two letters and a
+    /// digit (`60-MĐ5`). The recogniser, trained on Chinese and Latin text, reads this `M` beside
+    /// a `Đ` as `H`, `N` or `W`; at this position those are the `M`.
+    ElectricM,
+    /// The `Đ` of `MĐ`: read as `D`, or as its look-alikes `O`, `Q`, `U` and `0`.
+    ElectricD,
 }
 
 impl Slot {
@@ -54,7 +64,9 @@ impl Slot {
                 matches!(c, 'A' | 'B' | 'C' | 'D' | 'H' | 'K' | 'P' | 'Q' | 'T' | 'V')
             }
             Slot::UnitLetter => letter(c),
-            Slot::LetterOrDigit => c.is_ascii_digit() || (letter(c) && c != 'Q'),
+            Slot::LetterOrDigit => matches!(c, '1'..='9') || (letter(c) && c != 'Q'),
+            Slot::ElectricM => return electric_m(c),
+            Slot::ElectricD => return electric_d(c),
         };
         ok.then_some(c)
     }
@@ -83,9 +95,19 @@ pub const ONE_LINE_FORMATS: &[&[Slot]] = {
 
 /// Top lines of two-line civil plates: province and series (`59-X1`, `29-BN`, `60K`, `60-MĐ5`).
 pub const TOP_LINE_FORMATS: &[&[Slot]] = {
-    use Slot::{Digit as D, Letter as L, LetterOrDigit as X};
-    &[&[D, D, L], &[D, D, L, X], &[D, D, L, L, D]]
+    use Slot::{Digit as D, ElectricD, ElectricM, Letter as L, LetterOrDigit as X};
+    &[&[D, D, L], &[D, D, L, X], &[D, D, ElectricM, ElectricD, D]]
 };
+
+/// What the recogniser's reading `c` of the `M` of `MĐ` stands for.
+fn electric_m(c: char) -> Option<char> {
+    matches!(c, 'M' | 'H' | 'N' | 'W').then_some('M')
+}
+
+/// What the recogniser's reading `c` of the `Đ` of `MĐ` stands for.
+fn electric_d(c: char) -> Option<char> {
+    matches!(c, 'D' | 'O' | 'Q' | 'U' | '0').then_some('D')
+}
 
 /// Bottom lines of two-line civil plates: the number.
 pub const BOTTOM_LINE_FORMATS: &[&[Slot]] = {
@@ -246,7 +268,7 @@ fn format_number(n: &str) -> String {
 }
 
 /// Province + series from the first characters (`series_len` 1 to 3: a letter, then a letter
-/// or digit, then for three-character special series like `MĐ5` a digit).
+/// or digit; three characters only for the electric-motorbike series, `MĐ` and a digit).
 fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
     if chars.len() < 2 + series_len {
         return None;
@@ -255,36 +277,31 @@ fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
     if !valid_province(&province) {
         return None;
     }
+    if series_len == 3 {
+        // Two letters then a digit is the electric-motorbike series MĐ and no other series: its
+        // letters are read as what they are misread as at these positions.
+        let (m, d) = (electric_m(chars[2])?, electric_d(chars[3])?);
+        let (digit, f) = as_digit(chars[4])?;
+        fixes += usize::from(m != chars[2]) + usize::from(d != chars[3]) + usize::from(f);
+        return Some((province, format!("{m}{d}{digit}"), fixes));
+    }
     let (first, f) = as_letter(chars[2])?;
     fixes += f as usize;
     let mut series = first.to_string();
     if series_len == 2 {
-        // The second series character is a letter or a digit; only letters no series uses are
-        // corrected.
+        // The second series character is a letter or a digit 1 to 9; only letters no series
+        // uses, and the 0 no series has, are corrected.
         let c = chars[3];
         if !c.is_ascii_alphanumeric() {
             return None;
         }
-        match unused_letter(c) {
+        match unused_letter(c).or((c == '0').then_some('D')) {
             Some(l) => {
                 series.push(l);
                 fixes += 1;
             }
             None => series.push(c),
         }
-    }
-    if series_len == 3 {
-        // Two letters then a digit (e.g. MĐ5, read MD5). The second letter must be read as a
-        // letter: a corrected digit there is more likely a misread of a shorter series.
-        if !chars[3].is_ascii_uppercase() {
-            return None;
-        }
-        let (second, f) = as_letter(chars[3])?;
-        series.replace_range(1.., &second.to_string());
-        fixes += f as usize;
-        let (d, f) = as_digit(chars[4])?;
-        series.push(d);
-        fixes += f as usize;
     }
     Some((province, series, fixes))
 }
@@ -498,10 +515,37 @@ mod tests {
         );
         let s = parse_two_line("60-MD5", "502.55").expect("special series");
         assert_eq!(s.text, "60-MD5 502.55");
+        assert!(
+            parse_two_line("60-LA5", "502.55").is_none(),
+            "MĐ is the only series of two letters and a digit"
+        );
         assert_eq!(
             parse_one_line("28TD-000.67").expect("valid").normalized,
             "28TD00067"
         );
+    }
+
+    #[test]
+    fn the_electric_motorbike_series_is_read_through_its_usual_misreadings() {
+        for top in ["60HD1", "60ND1", "60WD1", "60HU1", "60H01", "60MO1"] {
+            let p = parse_two_line(top, "01868").expect(top);
+            assert_eq!(p.text, "60-MD1 018.68", "{top}");
+            assert!(p.corrections >= 1, "{top}: a misreading is a correction");
+        }
+        assert_eq!(
+            parse_two_line("60MD1", "01868").expect("valid").corrections,
+            0
+        );
+    }
+
+    #[test]
+    fn no_series_digit_is_zero_so_a_zero_there_is_a_d() {
+        assert_eq!(
+            parse_two_line("60L0", "02777").expect("valid").text,
+            "60-LD 027.77"
+        );
+        assert_eq!(Slot::LetterOrDigit.spell('0'), None);
+        assert_eq!(Slot::LetterOrDigit.spell('7'), Some('7'));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 21 minutes here) measured 64.3% on 2026-12-03 (BENCHMARKS.md; 55.0% before
-//! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines
-//! and the vote between the vehicle and scene looks). This test reads every 5th scene (all
-//! categories, 220 photos; 66.4% on 2026-12-03) and guards that level against regressions.
+//! about 20 minutes here) measured 66.1% on 2026-12-03 (BENCHMARKS.md; 55.0% before
+//! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines,
+//! the vote between the vehicle and scene looks and the `MĐ` series). This test reads every 5th
+//! scene (all categories, 220 photos; 68.6% on 2026-12-03) and guards that level against
+//! regressions.
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
@@ -58,5 +59,5 @@ fn the_plate_of_the_main_vehicle_is_read_in_a_sample_of_every_category() {
     eprintln!("scenes exact {exact}/{n} = {acc:.3}; by category (images, exact) {by_category:?}");
     assert!(n >= 200);
     assert_eq!(by_category.len(), 7, "every category sampled");
-    assert!(acc >= 0.62, "exact {acc:.3}");
+    assert!(acc >= 0.65, "exact {acc:.3}");
 }
