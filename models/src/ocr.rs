@@ -833,6 +833,32 @@ mod tests {
     }
 
     #[test]
+    fn a_motorbike_plate_is_never_read_with_a_lone_series_letter() {
+        // "60-AA" whose two A's the recogniser nearly ran together: the blank between them is
+        // weaker than either A. On a car it is the square plate "60A"; on a motorbike, whose
+        // series is never a lone letter, it is "60-AA".
+        let top = line(&[
+            &[('6', 0.9)],
+            &[('_', 0.9)],
+            &[('0', 0.9)],
+            &[('_', 0.9)],
+            &[('A', 0.9)],
+            &[('A', 0.55), ('_', 0.4)],
+            &[('A', 0.9)],
+            &[('_', 0.9)],
+        ]);
+        let bottom = spell("44379");
+        let read = |family| {
+            read_two_lines(&top, &bottom, family)
+                .expect("plate")
+                .plate
+                .text
+        };
+        assert_eq!(read(Family::Civil), "60-A 443.79");
+        assert_eq!(read(Family::Motorbike), "60-AA 443.79");
+    }
+
+    #[test]
     fn text_that_is_no_plate_is_refused_even_when_forced() {
         assert!(read_one_line(&spell("HELLO"), Family::Civil).is_none());
         assert!(read_two_lines(&spell("ABC"), &spell("XYZW"), Family::Civil).is_none());

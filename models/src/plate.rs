@@ -72,13 +72,19 @@ impl Slot {
     }
 }
 
-/// The two families of plates, told apart by colour before reading: military plates are red
-/// with white characters, every civil plate (white, yellow, blue) is not.
+/// The families of plates, told apart before reading: military plates are red with white
+/// characters, every civil plate (white, yellow, blue) is not; a civil plate on a vehicle the
+/// detector found to be a motorbike carries a motorbike series.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Family {
     Civil,
     Military,
+    /// A civil plate on a motorbike: two lines whose series is a letter and a digit (`59-X1`),
+    /// two letters (`60-AA`, mopeds) or `MĐ` and a digit, never a lone letter (`60A` over the
+    /// number is a square car plate). Read `60A` over `443.79`, a motorbike's plate is the
+    /// `60-AA 443.79` whose repeated `A` the recogniser ran together.
+    Motorbike,
 }
 
 /// One-line civil plates: province, series (one letter, or two for special series such as `LD`,
@@ -115,6 +121,13 @@ pub const BOTTOM_LINE_FORMATS: &[&[Slot]] = {
     &[&[D, D, D, D], &[D, D, D, D, D]]
 };
 
+/// Top lines of motorbike plates: province and a series of a letter and a digit or letter
+/// (`59-X1`, `60-AA`), or `MĐ` and a digit.
+pub const MOTORBIKE_TOP_LINE_FORMATS: &[&[Slot]] = {
+    use Slot::{Digit as D, ElectricD, ElectricM, Letter as L, LetterOrDigit as X};
+    &[&[D, D, L, X], &[D, D, ElectricM, ElectricD, D]]
+};
+
 /// Military plates on one line: two unit letters, four digits (`KP-47-90`).
 pub const MILITARY_ONE_LINE_FORMATS: &[&[Slot]] = {
     use Slot::{Digit as D, UnitKind as K, UnitLetter as U};
@@ -133,13 +146,15 @@ impl Family {
         match self {
             Family::Civil => &[Family::Civil],
             Family::Military => &[Family::Military, Family::Civil],
+            // The vehicle may be misjudged (a car behind a motorbike): any civil plate next.
+            Family::Motorbike => &[Family::Motorbike, Family::Civil],
         }
     }
 
     /// Formats of a one-line plate of this family.
     pub fn one_line_formats(self) -> &'static [&'static [Slot]] {
         match self {
-            Family::Civil => ONE_LINE_FORMATS,
+            Family::Civil | Family::Motorbike => ONE_LINE_FORMATS,
             Family::Military => MILITARY_ONE_LINE_FORMATS,
         }
     }
@@ -148,6 +163,7 @@ impl Family {
     pub fn two_line_formats(self) -> (&'static [&'static [Slot]], &'static [&'static [Slot]]) {
         match self {
             Family::Civil => (TOP_LINE_FORMATS, BOTTOM_LINE_FORMATS),
+            Family::Motorbike => (MOTORBIKE_TOP_LINE_FORMATS, BOTTOM_LINE_FORMATS),
             Family::Military => (MILITARY_TOP_LINE_FORMATS, MILITARY_BOTTOM_LINE_FORMATS),
         }
     }
@@ -429,6 +445,11 @@ mod tests {
             &[Family::Military, Family::Civil]
         );
         assert_eq!(Family::Civil.fallbacks(), &[Family::Civil]);
+        assert_eq!(
+            Family::Motorbike.fallbacks(),
+            &[Family::Motorbike, Family::Civil],
+            "a misjudged vehicle still gets a civil reading"
+        );
     }
 
     #[test]

@@ -267,6 +267,28 @@ fn family_around(image: RgbView<'_>, b: &[f32; 4]) -> Family {
     plate_family(RgbView::from_image(&region))
 }
 
+/// A vehicle the detector found: its box and whether it is a motorbike.
+#[derive(Debug, Clone, Copy)]
+struct Vehicle {
+    bbox: [f32; 4],
+    motorbike: bool,
+}
+
+/// The plate family of a text region: by colour, and a civil plate whose centre lies on a
+/// motorbike (and on no other vehicle in front of it) is a motorbike plate.
+fn family_at(image: RgbView<'_>, b: &[f32; 4], vehicles: &[Vehicle]) -> Family {
+    let family = family_around(image, b);
+    let on: Vec<&Vehicle> = vehicles
+        .iter()
+        .filter(|v| centre_inside(b, &v.bbox))
+        .collect();
+    if family == Family::Civil && !on.is_empty() && on.iter().all(|v| v.motorbike) {
+        Family::Motorbike
+    } else {
+        family
+    }
+}
+
 /// The plate most of the looks agree on (proposals' scores summed per plate text); of that
 /// plate, the best-scored proposal.
 fn vote(proposals: Vec<(f32, ScenePlate)>) -> Option<ScenePlate> {
@@ -480,6 +502,7 @@ impl ScenePlateReader {
         image: RgbView<'_>,
         top: &[f32; 4],
         bottom: &[f32; 4],
+        vehicles: &[Vehicle],
     ) -> Result<Option<Reading>, ModelError> {
         // Both lines of a plate span its width: the detector often cuts the shorter-looking
         // line (or the first character of the number) short, so each line is read across both.
@@ -488,7 +511,7 @@ impl ScenePlateReader {
             self.read_line(image, top, &whole)?,
             self.read_line(image, bottom, &whole)?,
         );
-        Ok(read_plate_lines(&t, &b, family_around(image, &whole)))
+        Ok(read_plate_lines(&t, &b, family_at(image, &whole, vehicles)))
     }
 
     /// The recogniser's output for the text line `line`, cut across the width of `span`.
@@ -514,6 +537,7 @@ impl ScenePlateReader {
         &self,
         image: RgbView<'_>,
         lone: &LoneLine,
+        vehicles: &[Vehicle],
     ) -> Result<Vec<(Reading, [f32; 4])>, ModelError> {
         let mut out = Vec::new();
         let line = self.read_line(image, &lone.line, &lone.line)?;
@@ -529,7 +553,7 @@ impl ScenePlateReader {
                 (&other_line, &line)
             };
             let bbox = union(&lone.line, &other);
-            if let Some(r) = read_plate_lines(top, bottom, family_around(image, &bbox)) {
+            if let Some(r) = read_plate_lines(top, bottom, family_at(image, &bbox, vehicles)) {
                 out.push((r, bbox));
             }
         }
@@ -543,18 +567,21 @@ impl ScenePlateReader {
     /// exact of 122; with [`lone_lines`], 62.6% -> 64.3% on all 1,097 scenes, for 2x the time
     /// (BENCHMARKS.md).
     pub fn read_scene(&self, image: RgbView<'_>) -> Result<Option<ScenePlate>, ModelError> {
-        let mut vehicles: Vec<[f32; 4]> = self
+        let mut vehicles: Vec<Vehicle> = self
             .vehicles
             .detect(image)?
             .into_iter()
             .filter(|d| matches!(d.label.as_str(), "car" | "motorcycle" | "bus" | "truck"))
-            .map(|d| d.bbox)
+            .map(|d| Vehicle {
+                bbox: d.bbox,
+                motorbike: d.label == "motorcycle",
+            })
             .collect();
-        vehicles.sort_by(|a, b| (b[2] * b[3]).total_cmp(&(a[2] * a[3])));
+        vehicles.sort_by(|a, b| (b.bbox[2] * b.bbox[3]).total_cmp(&(a.bbox[2] * a.bbox[3])));
         // Each look (the main vehicle's crop and the whole scene, at the text detector's input
         // sizes below) proposes its best plate; the looks then vote.
         let mut proposals: Vec<(f32, ScenePlate)> = Vec::new();
-        if let Some(v) = vehicles.first() {
+        if let Some(&Vehicle { bbox: v, motorbike }) = vehicles.first() {
             let m = 0.05;
             let (x0, y0) = ((v[0] - m * v[2]).max(0.0), (v[1] - m * v[3]).max(0.0));
             let crop = imageops::crop(
@@ -565,7 +592,10 @@ impl ScenePlateReader {
                 v[3] * (1.0 + 2.0 * m),
             );
             let view = RgbView::from_image(&crop);
-            let whole = [0.0, 0.0, crop.width() as f32, crop.height() as f32];
+            let whole = Vehicle {
+                bbox: [0.0, 0.0, crop.width() as f32, crop.height() as f32],
+                motorbike,
+            };
             for &side in VEHICLE_LOOKS {
                 let boxes = self.text.detect_at(view, side)?;
                 if let Some((s, mut p)) = self.best_in(view, &boxes, &[whole])? {
@@ -594,7 +624,7 @@ impl ScenePlateReader {
         &self,
         image: RgbView<'_>,
         boxes: &[TextBox],
-        vehicles: &[[f32; 4]],
+        vehicles: &[Vehicle],
     ) -> Result<Option<(f32, ScenePlate)>, ModelError> {
         // Where vehicles were found, only text on them is read (plates are on vehicles; shop
         // signs and banners are not): on every 9th scene the same readings at 0.78x the time.
@@ -604,14 +634,14 @@ impl ScenePlateReader {
         } else {
             on_vehicles = boxes
                 .iter()
-                .filter(|b| vehicles.iter().any(|v| centre_inside(&b.bbox, v)))
+                .filter(|b| vehicles.iter().any(|v| centre_inside(&b.bbox, &v.bbox)))
                 .copied()
                 .collect();
             &on_vehicles
         };
         let mut best: Option<(f32, ScenePlate)> = None;
         let placement_of =
-            |cand: &[f32; 4]| match vehicles.iter().position(|v| centre_inside(cand, v)) {
+            |cand: &[f32; 4]| match vehicles.iter().position(|v| centre_inside(cand, &v.bbox)) {
                 Some(0) => 1.0,
                 Some(_) => 0.6,
                 None if vehicles.is_empty() => 0.8,
@@ -626,13 +656,13 @@ impl ScenePlateReader {
         // Two-line plates read line by line, from the text detector's own line boxes.
         for (top, bottom) in stacked_pairs(boxes) {
             let bbox = union(&top.bbox, &bottom.bbox);
-            if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox)? {
+            if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox, vehicles)? {
                 consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
             }
         }
         // Two-line plates with one line found.
         for lone in lone_lines(boxes, image.height as f32) {
-            for (r, bbox) in self.read_lone_line(image, &lone)? {
+            for (r, bbox) in self.read_lone_line(image, &lone, vehicles)? {
                 consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
             }
         }
@@ -640,9 +670,10 @@ impl ScenePlateReader {
         // their turned rectangles and the plate is read turned upright.
         for (rect, bbox) in tilted_plates(boxes) {
             let crop = tilted_plate_crop(image, rect);
-            let read = self
-                .reader
-                .read_as(RgbView::from_image(&crop), family_around(image, &bbox))?;
+            let read = self.reader.read_as(
+                RgbView::from_image(&crop),
+                family_at(image, &bbox, vehicles),
+            )?;
             if let Some(rank) = read.score() {
                 consider(&mut best, placement_of(&bbox) * rank, read, bbox);
             }
@@ -650,7 +681,7 @@ impl ScenePlateReader {
         for cand in self.candidates(boxes) {
             let placement = placement_of(&cand);
             let crop = crop_around(image, &cand, 0.15 * cand[3], 0.06 * cand[3]);
-            let family = family_around(image, &cand);
+            let family = family_at(image, &cand, vehicles);
             let read = self.reader.read_as(RgbView::from_image(&crop), family)?;
             if let Some(rank) = read.score() {
                 consider(&mut best, placement * rank, read, cand);
@@ -701,6 +732,36 @@ mod tests {
         let got = voted(vec![proposal("51G12345", 0.6), proposal("51G72345", 0.9)]);
         assert_eq!(got.as_deref(), Some("51G72345"));
         assert_eq!(voted(Vec::new()), None, "no proposal, no plate");
+    }
+
+    #[test]
+    fn a_civil_plate_on_a_motorbike_alone_is_read_as_a_motorbike_plate() {
+        let white = image::RgbImage::from_pixel(200, 100, image::Rgb([235, 235, 230]));
+        let mut red = white.clone();
+        for p in red.pixels_mut() {
+            *p = image::Rgb([190, 30, 35]);
+        }
+        let plate = [80.0, 60.0, 30.0, 15.0];
+        let bike = Vehicle {
+            bbox: [60.0, 20.0, 70.0, 75.0],
+            motorbike: true,
+        };
+        let car = Vehicle {
+            bbox: [0.0, 0.0, 200.0, 100.0],
+            motorbike: false,
+        };
+        let family = |img: &image::RgbImage, vehicles: &[Vehicle]| {
+            family_at(RgbView::from_image(img), &plate, vehicles)
+        };
+        assert_eq!(family(&white, &[bike]), Family::Motorbike);
+        assert_eq!(family(&white, &[car]), Family::Civil);
+        assert_eq!(family(&white, &[]), Family::Civil);
+        assert_eq!(
+            family(&white, &[car, bike]),
+            Family::Civil,
+            "on a car as well: either may carry it"
+        );
+        assert_eq!(family(&red, &[bike]), Family::Military);
     }
 
     #[test]

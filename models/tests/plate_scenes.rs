@@ -2,11 +2,11 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 20 minutes here) measured 66.1% on 2026-12-03 (BENCHMARKS.md; 55.0% before
+//! about 20 minutes here) measured 66.4% on 2026-12-03 (BENCHMARKS.md; 55.0% before
 //! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines,
-//! the vote between the vehicle and scene looks and the `MĐ` series). This test reads every 5th
-//! scene (all categories, 220 photos; 68.6% on 2026-12-03) and guards that level against
-//! regressions.
+//! the vote between the vehicle and scene looks, the `MĐ` series and motorbike series on
+//! motorbikes). This test reads every 5th scene (all categories, 220 photos; 68.6% on
+//! 2026-12-03) and guards that level against regressions.
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
