@@ -275,7 +275,7 @@ struct Vehicle {
 }
 
 /// The plate family of a text region: by colour, and a civil plate whose centre lies on a
-/// motorbike (and on no other vehicle in front of it) is a motorbike plate.
+/// motorbike (and on no car, bus or truck) is a motorbike plate.
 fn family_at(image: RgbView<'_>, b: &[f32; 4], vehicles: &[Vehicle]) -> Family {
     let family = family_around(image, b);
     let on: Vec<&Vehicle> = vehicles
