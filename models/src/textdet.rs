@@ -278,11 +278,11 @@ struct Vehicle {
 /// motorbike (and on no car, bus or truck) is a motorbike plate.
 fn family_at(image: RgbView<'_>, b: &[f32; 4], vehicles: &[Vehicle]) -> Family {
     let family = family_around(image, b);
-    let on: Vec<&Vehicle> = vehicles
+    let mut on = vehicles
         .iter()
         .filter(|v| centre_inside(b, &v.bbox))
-        .collect();
-    if family == Family::Civil && !on.is_empty() && on.iter().all(|v| v.motorbike) {
+        .peekable();
+    if family == Family::Civil && on.peek().is_some() && on.all(|v| v.motorbike) {
         Family::Motorbike
     } else {
         family
