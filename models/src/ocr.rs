@@ -14,6 +14,9 @@ use crate::runtime::{CheckedSession, RuntimeOptions};
 /// Lines narrower than this (at the model height) are widened before recognition.
 const MIN_LINE_WIDTH: f32 = 160.0;
 
+/// Recogniser classes that are the dot of a five-digit number (`123.45`).
+const DOT_KEYS: &[&str] = &[".", "·", "。"];
+
 /// Characters a Vietnamese plate can contain.
 pub const PLATE_ALPHABET: &str = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
@@ -33,6 +36,8 @@ pub struct TextRecognizer {
     max_width: u32,
     /// Class index -> character, for the classes allowed in decoding.
     allowed: Vec<(usize, char)>,
+    /// Classes that are a dot ([`DOT_KEYS`]).
+    dots: Vec<usize>,
 }
 
 impl TextRecognizer {
@@ -76,7 +81,11 @@ impl TextRecognizer {
             });
         }
         let mut allowed = Vec::new();
+        let mut dots = Vec::new();
         for (i, line) in keys.lines().enumerate() {
+            if DOT_KEYS.contains(&line) {
+                dots.push(i + 1);
+            }
             let mut chars = line.chars();
             if let (Some(c), None) = (chars.next(), chars.next())
                 && alphabet.contains(c)
@@ -92,6 +101,7 @@ impl TextRecognizer {
             height,
             max_width,
             allowed,
+            dots,
         })
     }
 
@@ -147,7 +157,13 @@ impl TextRecognizer {
                 reason: format!("output has {} values, expected {}", probs.len(), t * c),
             });
         }
-        Ok(CtcLine::from_softmax(probs, t, c, &self.allowed))
+        Ok(CtcLine::from_softmax(
+            probs,
+            t,
+            c,
+            &self.allowed,
+            &self.dots,
+        ))
     }
 }
 
@@ -163,6 +179,8 @@ pub struct CtcLine {
     /// Log-probability of the best path with no format constraint (each step's likeliest of
     /// "no plate character" and the plate characters).
     free_logp: f32,
+    /// Per step: probability of a dot (part of "no plate character" above).
+    dot: Vec<f32>,
 }
 
 /// Probabilities are floored here before taking logarithms.
@@ -180,18 +198,26 @@ pub struct Constrained {
 }
 
 impl CtcLine {
-    /// Keeps the blank, the plate alphabet and the rest of the mass as "no plate character".
+    /// Keeps the blank, the plate alphabet and the rest of the mass as "no plate character",
+    /// and the probability of the `dots` classes.
     pub fn from_softmax(
         probs: &[f32],
         steps: usize,
         classes: usize,
         allowed: &[(usize, char)],
+        dots: &[usize],
     ) -> Self {
         let width = 2 + allowed.len();
         let mut out = Vec::with_capacity(steps * width);
+        let mut dot = Vec::with_capacity(steps);
         let mut free_logp = 0.0f32;
         for t in 0..steps {
             let row = &probs[t * classes..(t + 1) * classes];
+            dot.push(
+                dots.iter()
+                    .map(|i| row.get(*i).copied().unwrap_or(0.0))
+                    .sum(),
+            );
             let blank = row.first().copied().unwrap_or(0.0);
             let start = out.len();
             out.extend([blank, 0.0]);
@@ -210,7 +236,42 @@ impl CtcLine {
             chars: allowed.iter().map(|(_, c)| *c).collect(),
             probs: out,
             free_logp,
+            dot,
         }
+    }
+
+    /// The step of the dot of a five-digit number (`123.45`), when the recogniser reads one: the
+    /// last step where a dot is likelier than the blank and every plate character, with at least
+    /// three characters read before it and one or two after it (a dot elsewhere is a dash, a
+    /// screw or dirt).
+    pub fn dot_step(&self) -> Option<usize> {
+        let t = (0..self.steps).rev().find(|&t| {
+            let row = self.row(t);
+            let d = self.dot[t];
+            d > row[0] && row[2..].iter().all(|&p| d > p)
+        })?;
+        let (before, after) = (self.emissions(0..t), self.emissions(t + 1..self.steps));
+        (before >= 3 && (1..=2).contains(&after)).then_some(t)
+    }
+
+    /// Characters greedy decoding reads in `steps`.
+    fn emissions(&self, steps: std::ops::Range<usize>) -> usize {
+        let mut n = 0;
+        let mut prev = None;
+        for t in steps {
+            let row = self.row(t);
+            let best = row[2..]
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .filter(|(_, p)| **p > row[0] && **p > self.dot[t])
+                .map(|(i, _)| i);
+            if best.is_some() && best != prev {
+                n += 1;
+            }
+            prev = best;
+        }
+        n
     }
 
     fn row(&self, t: usize) -> &[f32] {
@@ -252,6 +313,20 @@ impl CtcLine {
     /// The best CTC path (Viterbi) whose collapsed text fits `slots` exactly, or `None` when the
     /// line has fewer steps than the format has characters. Non-plate classes count as blank.
     pub fn best_matching(&self, slots: &[Slot]) -> Option<Constrained> {
+        self.best_matching_split(slots, None)
+    }
+
+    /// [`CtcLine::best_matching`] for a line read with a dot at step `dot.0`: the path must be
+    /// between its `dot.1`-th and next character at that step (`123.45`: after the third digit).
+    pub fn best_matching_dotted(&self, slots: &[Slot], dot: (usize, usize)) -> Option<Constrained> {
+        self.best_matching_split(slots, Some(dot))
+    }
+
+    fn best_matching_split(
+        &self,
+        slots: &[Slot],
+        dot: Option<(usize, usize)>,
+    ) -> Option<Constrained> {
         let n = slots.len();
         let a = self.chars.len();
         if n == 0 || self.steps < n {
@@ -327,6 +402,16 @@ impl CtcLine {
                     }
                 }
             }
+            if let Some((td, k)) = dot
+                && td == t
+            {
+                // Only "k characters read, between characters" may hold the dot.
+                for (s, v) in next.iter_mut().enumerate() {
+                    if s != k {
+                        *v = neg;
+                    }
+                }
+            }
             std::mem::swap(&mut prev, &mut next);
         }
         // End between characters or on the last one.
@@ -375,6 +460,8 @@ pub enum PlateRead {
         confidence: f32,
         /// How much the format had to be forced (see [`Constrained::forced`]).
         forced: f32,
+        /// The number was read with its dot (`123.45`, [`CtcLine::dot_step`]).
+        dotted: bool,
         raw: Vec<String>,
     },
     Unreadable {
@@ -513,6 +600,8 @@ pub struct Reading {
     pub confidence: f32,
     /// See [`Constrained::forced`].
     pub forced: f32,
+    /// The number was read with its dot ([`CtcLine::dot_step`]).
+    pub dotted: bool,
 }
 
 impl Reading {
@@ -528,13 +617,19 @@ fn rank(confidence: f32, forced: f32) -> f32 {
 }
 
 /// The least forced spelling of `line` under each format (validity is checked by the caller).
+/// With `dot` (the step of a dot, [`CtcLine::dot_step`]) only formats ending in a five-digit
+/// number are spelled, with the dot before its last two digits.
 fn best_fit<'f>(
     line: &CtcLine,
     formats: impl IntoIterator<Item = &'f &'f [Slot]>,
+    dot: Option<usize>,
 ) -> Vec<Constrained> {
     formats
         .into_iter()
-        .filter_map(|f| line.best_matching(f))
+        .filter_map(|f| match dot {
+            Some(t) => line.best_matching_dotted(f, (t, plate::dot_split(f)?)),
+            None => line.best_matching(f),
+        })
         .collect()
 }
 
@@ -542,11 +637,20 @@ fn better(a: &Reading, b: &Reading) -> bool {
     (a.forced, -a.confidence) < (b.forced, -b.confidence)
 }
 
-/// The valid one-line plate of `family` that `line` most probably spells.
+/// The valid one-line plate of `family` that `line` most probably spells. A line read with a
+/// dot between its characters has a five-digit number (`51G-123.45`, never `51G-1234`), so
+/// the dot is kept where it was read; when no such plate fits, the line is read as if no dot
+/// had been seen.
 pub fn read_one_line(line: &CtcLine, family: Family) -> Option<Reading> {
+    line.dot_step()
+        .and_then(|t| one_line_reading(line, family, Some(t)))
+        .or_else(|| one_line_reading(line, family, None))
+}
+
+fn one_line_reading(line: &CtcLine, family: Family, dot: Option<usize>) -> Option<Reading> {
     let free = line.greedy().text;
     let mut best: Option<Reading> = None;
-    for c in best_fit(line, family.one_line_formats()) {
+    for c in best_fit(line, family.one_line_formats(), dot) {
         if c.forced > MAX_FORCED {
             continue;
         }
@@ -558,6 +662,7 @@ pub fn read_one_line(line: &CtcLine, family: Family) -> Option<Reading> {
             plate: p,
             confidence: c.confidence,
             forced: c.forced,
+            dotted: dot.is_some(),
         };
         if best.as_ref().is_none_or(|b| better(&r, b)) {
             best = Some(r);
@@ -566,13 +671,26 @@ pub fn read_one_line(line: &CtcLine, family: Family) -> Option<Reading> {
     best
 }
 
-/// The valid two-line plate of `family` that a top and a bottom line most probably spell.
+/// The valid two-line plate of `family` that a top and a bottom line most probably spell; a
+/// dot read in the bottom line is kept as in [`read_one_line`].
 pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine, family: Family) -> Option<Reading> {
+    bottom
+        .dot_step()
+        .and_then(|t| two_line_reading(top, bottom, family, Some(t)))
+        .or_else(|| two_line_reading(top, bottom, family, None))
+}
+
+fn two_line_reading(
+    top: &CtcLine,
+    bottom: &CtcLine,
+    family: Family,
+    dot: Option<usize>,
+) -> Option<Reading> {
     let (tops, bottoms) = family.two_line_formats();
     let free = format!("{}{}", top.greedy().text, bottom.greedy().text);
-    let bottoms = best_fit(bottom, bottoms);
+    let bottoms = best_fit(bottom, bottoms, dot);
     let mut best: Option<Reading> = None;
-    for t in best_fit(top, tops) {
+    for t in best_fit(top, tops, None) {
         for b in &bottoms {
             let forced = t.forced + b.forced;
             if forced > MAX_FORCED {
@@ -586,6 +704,7 @@ pub fn read_two_lines(top: &CtcLine, bottom: &CtcLine, family: Family) -> Option
                 plate: p,
                 confidence: (t.confidence + b.confidence) / 2.0,
                 forced,
+                dotted: dot.is_some(),
             };
             if best.as_ref().is_none_or(|x| better(&r, x)) {
                 best = Some(r);
@@ -662,6 +781,7 @@ impl CropPlateReader {
                 plate: r.plate,
                 confidence: r.confidence,
                 forced: r.forced,
+                dotted: r.dotted,
                 raw,
             },
             None => PlateRead::Unreadable {
@@ -684,7 +804,8 @@ mod tests {
             .enumerate()
             .map(|(i, c)| (i + 1, c))
             .collect();
-        let classes = 1 + allowed.len() + 1; // blank, alphabet, one class outside it ('-')
+        // Blank, alphabet, two classes outside it ('-' and the dot '.').
+        let classes = 1 + allowed.len() + 2;
         let mut probs = vec![0.0f32; steps.len() * classes];
         for (t, peaks) in steps.iter().enumerate() {
             let row = &mut probs[t * classes..(t + 1) * classes];
@@ -692,7 +813,8 @@ mod tests {
             for &(c, p) in *peaks {
                 let i = match c {
                     '_' => 0,
-                    '-' => classes - 1,
+                    '-' => classes - 2,
+                    '.' => classes - 1,
                     c => 1 + PLATE_ALPHABET.find(c).expect("plate character"),
                 };
                 row[i] += p;
@@ -700,7 +822,7 @@ mod tests {
             }
             row[0] += rest.max(0.0);
         }
-        CtcLine::from_softmax(&probs, steps.len(), classes, &allowed)
+        CtcLine::from_softmax(&probs, steps.len(), classes, &allowed, &[classes - 1])
     }
 
     fn spell(text: &str) -> CtcLine {
@@ -792,6 +914,75 @@ mod tests {
             "dropping a 0.55 character costs little: {}",
             r.forced
         );
+    }
+
+    /// Steps spelling `text`, each character once and followed by a blank step; a `.` is a
+    /// step of the dot class.
+    fn spelled_steps(text: &str) -> Vec<Vec<(char, f32)>> {
+        let mut steps = Vec::new();
+        for c in text.chars() {
+            steps.push(vec![(c, 0.95)]);
+            steps.push(vec![('_', 0.9)]);
+        }
+        steps
+    }
+
+    #[test]
+    fn a_digit_read_faintly_after_the_dot_is_kept_because_the_dot_means_five_digits() {
+        // `51G-123.14` where the `1` after the dot is faint (0.3 against a 0.7 blank): greedy
+        // reads `51G1234`, a valid old four-digit plate, but the dot says five digits.
+        let mut steps = spelled_steps("51G123.");
+        steps.push(vec![('1', 0.3), ('_', 0.7)]);
+        steps.extend(spelled_steps("4"));
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        let l = line(&refs);
+        assert_eq!(l.greedy().text, "51G1234");
+        assert!(l.dot_step().is_some());
+        let r = read_one_line(&l, Family::Civil).expect("plate");
+        assert_eq!(r.plate.text, "51G-123.14");
+        // The same line without its dot is the four-digit plate.
+        let mut steps = spelled_steps("51G123");
+        steps.push(vec![('1', 0.3), ('_', 0.7)]);
+        steps.extend(spelled_steps("4"));
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        let r = read_one_line(&line(&refs), Family::Civil).expect("plate");
+        assert_eq!(r.plate.text, "51G-1234");
+    }
+
+    #[test]
+    fn the_dot_of_a_two_line_plate_splits_its_bottom_line_three_and_two() {
+        let mut bottom = spelled_steps("495.");
+        bottom.push(vec![('7', 0.3), ('_', 0.7)]);
+        bottom.extend(spelled_steps("2"));
+        let refs: Vec<&[(char, f32)]> = bottom.iter().map(|s| s.as_slice()).collect();
+        let r = read_two_lines(&spell("30A"), &line(&refs), Family::Civil).expect("plate");
+        assert_eq!(r.plate.normalized, "30A49572");
+    }
+
+    #[test]
+    fn a_dot_away_from_the_last_two_digits_is_no_number_dot() {
+        // A dot read after the series (a dash) or after the last digit (a screw) says nothing
+        // about the number: the four-digit plate is read as it is.
+        for text in ["51G.1234", "51G1234.", "51.G1234"] {
+            let steps = spelled_steps(text);
+            let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+            let l = line(&refs);
+            assert_eq!(l.dot_step(), None, "{text}");
+            let r = read_one_line(&l, Family::Civil).expect("plate");
+            assert_eq!(r.plate.text, "51G-1234", "{text}");
+        }
+    }
+
+    #[test]
+    fn a_dot_no_five_digit_plate_fits_is_read_past() {
+        // `51G-12.34`: three characters before the dot and two after, but no digit can stand
+        // between the `2` and the dot; the line is read as the four-digit plate it shows.
+        let steps = spelled_steps("51G12.34");
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        let l = line(&refs);
+        assert!(l.dot_step().is_some());
+        let r = read_one_line(&l, Family::Civil).expect("plate");
+        assert_eq!(r.plate.text, "51G-1234");
     }
 
     #[test]

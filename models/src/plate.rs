@@ -128,6 +128,18 @@ pub const MOTORBIKE_TOP_LINE_FORMATS: &[&[Slot]] = {
     &[&[D, D, L, X], &[D, D, ElectricM, ElectricD, D]]
 };
 
+/// Where a format's number is written with a dot: a number of five digits is `123.45`, so a
+/// format ending in five digits (after a non-digit) has its dot after all but two of its
+/// characters; other formats have none.
+pub fn dot_split(format: &[Slot]) -> Option<usize> {
+    let digits = format
+        .iter()
+        .rev()
+        .take_while(|s| **s == Slot::Digit)
+        .count();
+    (digits == 5).then(|| format.len() - 2)
+}
+
 /// Military plates on one line: two unit letters, four digits (`KP-47-90`).
 pub const MILITARY_ONE_LINE_FORMATS: &[&[Slot]] = {
     use Slot::{Digit as D, UnitKind as K, UnitLetter as U};
@@ -271,8 +283,13 @@ fn digits(s: &[char]) -> Option<(String, usize)> {
     Some((out, fixes))
 }
 
+/// Two-digit codes between 11 and 99 that name no province (Circular 58/2020/TT-BCA, appendix
+/// 2: 13 is retired, 42, 44-46, 87, 91 and 96 were never given; 80 is the central agencies').
+const NO_PROVINCE: &[u32] = &[13, 42, 44, 45, 46, 87, 91, 96];
+
 fn valid_province(p: &str) -> bool {
-    p.parse::<u32>().is_ok_and(|n| (11..=99).contains(&n))
+    p.parse::<u32>()
+        .is_ok_and(|n| (11..=99).contains(&n) && !NO_PROVINCE.contains(&n))
 }
 
 fn format_number(n: &str) -> String {
@@ -567,6 +584,30 @@ mod tests {
         );
         assert_eq!(Slot::LetterOrDigit.spell('0'), None);
         assert_eq!(Slot::LetterOrDigit.spell('7'), Some('7'));
+    }
+
+    #[test]
+    fn a_five_digit_number_has_its_dot_before_the_last_two_digits() {
+        assert_eq!(dot_split(ONE_LINE_FORMATS[1]), Some(6)); // 51G-123|.45
+        assert_eq!(dot_split(ONE_LINE_FORMATS[3]), Some(7)); // 51LD-123|.45
+        assert_eq!(dot_split(BOTTOM_LINE_FORMATS[1]), Some(3)); // 234|.56
+        assert_eq!(dot_split(ONE_LINE_FORMATS[0]), None); // 51G-1234
+        assert_eq!(dot_split(BOTTOM_LINE_FORMATS[0]), None);
+        assert_eq!(dot_split(MILITARY_ONE_LINE_FORMATS[0]), None); // KP-47-90
+        assert_eq!(dot_split(TOP_LINE_FORMATS[1]), None);
+    }
+
+    #[test]
+    fn a_province_code_no_province_has_is_refused() {
+        assert!(parse_one_line("60K12345").is_some());
+        for code in ["13", "42", "44", "45", "46", "87", "91", "96", "10"] {
+            assert_eq!(parse_one_line(&format!("{code}K12345")), None, "{code}");
+            assert_eq!(
+                parse_two_line(&format!("{code}B1"), "23456"),
+                None,
+                "{code}"
+            );
+        }
     }
 
     #[test]

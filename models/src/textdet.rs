@@ -331,9 +331,40 @@ fn read_plate_lines(top: &CtcLine, bottom: &CtcLine, family: Family) -> Option<R
 }
 
 /// Keeps `read` if it ranks above the best so far.
-fn consider(best: &mut Option<(f32, ScenePlate)>, score: f32, read: PlateRead, bbox: [f32; 4]) {
-    if best.as_ref().is_none_or(|(s, _)| score > *s) {
-        *best = Some((score, ScenePlate { read, bbox }));
+/// The best reading of a look, and its best reading of a number with a dot.
+#[derive(Default)]
+struct Best {
+    any: Option<(f32, ScenePlate)>,
+    dotted: Option<(f32, ScenePlate)>,
+}
+
+impl Best {
+    fn consider(&mut self, score: f32, read: PlateRead, bbox: [f32; 4]) {
+        let dotted = matches!(read, PlateRead::Read { dotted: true, .. });
+        let plate = ScenePlate { read, bbox };
+        if dotted && self.dotted.as_ref().is_none_or(|(s, _)| score > *s) {
+            self.dotted = Some((score, plate.clone()));
+        }
+        if self.any.as_ref().is_none_or(|(s, _)| score > *s) {
+            self.any = Some((score, plate));
+        }
+    }
+
+    /// The best reading, unless it is a four-digit number and another reading of the same
+    /// plate saw the dot only five-digit numbers have: then that reading, at the best's score.
+    fn finish(self) -> Option<(f32, ScenePlate)> {
+        let (score, best) = self.any?;
+        let four_digits = best.read.plate().is_some_and(|p| p.number.len() == 4);
+        match self.dotted {
+            Some((_, d))
+                if four_digits
+                    && (centre_inside(&d.bbox, &best.bbox)
+                        || centre_inside(&best.bbox, &d.bbox)) =>
+            {
+                Some((score, d))
+            }
+            _ => Some((score, best)),
+        }
     }
 }
 
@@ -639,7 +670,7 @@ impl ScenePlateReader {
                 .collect();
             &on_vehicles
         };
-        let mut best: Option<(f32, ScenePlate)> = None;
+        let mut best = Best::default();
         let placement_of =
             |cand: &[f32; 4]| match vehicles.iter().position(|v| centre_inside(cand, &v.bbox)) {
                 Some(0) => 1.0,
@@ -651,19 +682,20 @@ impl ScenePlateReader {
             plate: r.plate,
             confidence: r.confidence,
             forced: r.forced,
+            dotted: r.dotted,
             raw: Vec::new(),
         };
         // Two-line plates read line by line, from the text detector's own line boxes.
         for (top, bottom) in stacked_pairs(boxes) {
             let bbox = union(&top.bbox, &bottom.bbox);
             if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox, vehicles)? {
-                consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
+                best.consider(placement_of(&bbox) * r.score(), as_read(r), bbox);
             }
         }
         // Two-line plates with one line found.
         for lone in lone_lines(boxes, image.height as f32) {
             for (r, bbox) in self.read_lone_line(image, &lone, vehicles)? {
-                consider(&mut best, placement_of(&bbox) * r.score(), as_read(r), bbox);
+                best.consider(placement_of(&bbox) * r.score(), as_read(r), bbox);
             }
         }
         // Tilted two-line plates: their lines' upright boxes overlap, so they are paired by
@@ -675,7 +707,7 @@ impl ScenePlateReader {
                 family_at(image, &bbox, vehicles),
             )?;
             if let Some(rank) = read.score() {
-                consider(&mut best, placement_of(&bbox) * rank, read, bbox);
+                best.consider(placement_of(&bbox) * rank, read, bbox);
             }
         }
         for cand in self.candidates(boxes) {
@@ -684,10 +716,10 @@ impl ScenePlateReader {
             let family = family_at(image, &cand, vehicles);
             let read = self.reader.read_as(RgbView::from_image(&crop), family)?;
             if let Some(rank) = read.score() {
-                consider(&mut best, placement * rank, read, cand);
+                best.consider(placement * rank, read, cand);
             }
         }
-        Ok(best)
+        Ok(best.finish())
     }
 }
 
@@ -702,6 +734,7 @@ mod tests {
             plate,
             confidence: score,
             forced: 0.0,
+            dotted: false,
             raw: vec![text.to_string()],
         };
         (
