@@ -986,6 +986,17 @@ mod tests {
     }
 
     #[test]
+    fn an_old_plate_with_its_series_on_the_bottom_line_is_read_on_a_motorbike_only() {
+        let (top, bottom) = (spell("60"), spell("759AN"));
+        let r = read_two_lines(&top, &bottom, Family::Motorbike).expect("old motorbike plate");
+        assert_eq!(r.plate.text, "60 759-AN");
+        assert!(r.forced < 1e-3, "forced {}", r.forced);
+        // On a car the province alone is no top line: the reading has to be forced.
+        let car = read_two_lines(&top, &bottom, Family::Civil);
+        assert!(car.is_none_or(|r| r.plate.format != plate::PlateFormat::OldTwoLine));
+    }
+
+    #[test]
     fn the_electric_motorbike_series_read_as_hd_is_the_md_it_stands_for() {
         let r = read_two_lines(&spell("60HD1"), &spell("01868"), Family::Civil).expect("plate");
         assert_eq!(r.plate.text, "60-MD1 018.68");

@@ -6,7 +6,13 @@
 //! - two-line plates (motorbikes, square car plates): top line province + series (`59-X1`,
 //!   `29-BN`, `60K`, and for electric motorbikes `60-MĐ5`, the only series of two letters and a
 //!   digit), bottom line the number (`234.56`, `2345`). The digit of a letter-and-digit series
-//!   (`X1`) is 1 to 9, never 0.
+//!   (`X1`) is 1 to 9, never 0;
+//! - old motorbike plates, still on the road: the province over three digits and the series
+//!   (`60` over `759-AN`), read only on motorbikes;
+//! - military plates: two unit letters and four digits (`KP-47-90`), red.
+//!
+//! A five-digit number is written with a dot (`123.45`) and a four-digit one without; codes
+//! that name no province (13, 42, 44-46, 87, 91, 96) are refused.
 //!
 //! OCR confuses some characters; the position of a character in the format decides which
 //! reading is possible (a province is digits, a series starts with a letter), so confusable
@@ -121,11 +127,24 @@ pub const BOTTOM_LINE_FORMATS: &[&[Slot]] = {
     &[&[D, D, D, D], &[D, D, D, D, D]]
 };
 
+/// Bottom lines of motorbike plates: the number, or on old plates three digits and the series
+/// (`60` over `759-AN`, `43` over `475-M`).
+pub const MOTORBIKE_BOTTOM_LINE_FORMATS: &[&[Slot]] = {
+    use Slot::{Digit as D, Letter as L, LetterOrDigit as X};
+    &[
+        &[D, D, D, D],
+        &[D, D, D, D, D],
+        &[D, D, D, L],
+        &[D, D, D, L, X],
+    ]
+};
+
 /// Top lines of motorbike plates: province and a series of a letter and a digit or letter
-/// (`59-X1`, `60-AA`), or `MĐ` and a digit.
+/// (`59-X1`, `60-AA`), or `MĐ` and a digit; or the province alone (old plates, whose series is
+/// on the bottom line: [`MOTORBIKE_BOTTOM_LINE_FORMATS`]).
 pub const MOTORBIKE_TOP_LINE_FORMATS: &[&[Slot]] = {
     use Slot::{Digit as D, ElectricD, ElectricM, Letter as L, LetterOrDigit as X};
-    &[&[D, D, L, X], &[D, D, ElectricM, ElectricD, D]]
+    &[&[D, D, L, X], &[D, D, ElectricM, ElectricD, D], &[D, D]]
 };
 
 /// Where a format's number is written with a dot: a number of five digits is `123.45`, so a
@@ -175,7 +194,7 @@ impl Family {
     pub fn two_line_formats(self) -> (&'static [&'static [Slot]], &'static [&'static [Slot]]) {
         match self {
             Family::Civil => (TOP_LINE_FORMATS, BOTTOM_LINE_FORMATS),
-            Family::Motorbike => (MOTORBIKE_TOP_LINE_FORMATS, BOTTOM_LINE_FORMATS),
+            Family::Motorbike => (MOTORBIKE_TOP_LINE_FORMATS, MOTORBIKE_BOTTOM_LINE_FORMATS),
             Family::Military => (MILITARY_TOP_LINE_FORMATS, MILITARY_BOTTOM_LINE_FORMATS),
         }
     }
@@ -191,6 +210,8 @@ pub enum PlateFormat {
     TwoLine,
     /// Military: two letters and four digits, `KP-47-90`.
     Military,
+    /// Old motorbike plates: the province over the number and series, `60 759-AN`.
+    OldTwoLine,
 }
 
 /// A plate that parsed as a valid Vietnamese plate.
@@ -318,25 +339,35 @@ fn head(chars: &[char], series_len: usize) -> Option<(String, String, usize)> {
         fixes += usize::from(m != chars[2]) + usize::from(d != chars[3]) + usize::from(f);
         return Some((province, format!("{m}{d}{digit}"), fixes));
     }
-    let (first, f) = as_letter(chars[2])?;
-    fixes += f as usize;
+    let (series, f) = series(&chars[2..2 + series_len])?;
+    Some((province, series, fixes + f))
+}
+
+/// A one- or two-character civil series (`G`, `X1`, `LD`) and the corrections it needed.
+fn series(chars: &[char]) -> Option<(String, usize)> {
+    let (&first, rest) = chars.split_first()?;
+    let (first, f) = as_letter(first)?;
+    let mut fixes = f as usize;
     let mut series = first.to_string();
-    if series_len == 2 {
-        // The second series character is a letter or a digit 1 to 9; only letters no series
-        // uses, and the 0 no series has, are corrected.
-        let c = chars[3];
-        if !c.is_ascii_alphanumeric() {
-            return None;
-        }
-        match unused_letter(c).or((c == '0').then_some('D')) {
-            Some(l) => {
-                series.push(l);
-                fixes += 1;
+    match rest {
+        [] => {}
+        &[c] => {
+            // The second series character is a letter or a digit 1 to 9; only letters no
+            // series uses, and the 0 no series has, are corrected.
+            if !c.is_ascii_alphanumeric() {
+                return None;
             }
-            None => series.push(c),
+            match unused_letter(c).or((c == '0').then_some('D')) {
+                Some(l) => {
+                    series.push(l);
+                    fixes += 1;
+                }
+                None => series.push(c),
+            }
         }
+        _ => return None,
     }
-    Some((province, series, fixes))
+    Some((series, fixes))
 }
 
 /// Parses OCR text of a one-line plate (or of both lines joined) into a valid plate, choosing
@@ -379,10 +410,14 @@ pub fn parse_one_line(raw: &str) -> Option<ParsedPlate> {
 pub fn parse_two_line(top: &str, bottom: &str) -> Option<ParsedPlate> {
     let t: Vec<char> = normalize(top).chars().collect();
     let b: Vec<char> = normalize(bottom).chars().collect();
-    if t.len() == 2 && b.len() == 4 {
-        // Military: the unit letters over the number (`KP` over `47-90`).
+    if t.len() == 2 {
+        // Military: the unit letters over the number (`KP` over `47-90`); or an old motorbike
+        // plate: the province over the number and series (`60` over `759-AN`).
         let joined: Vec<char> = t.iter().chain(&b).copied().collect();
-        return parse_military(&joined);
+        return (b.len() == 4)
+            .then(|| parse_military(&joined))
+            .flatten()
+            .or_else(|| parse_old_motorbike(&t, &b));
     }
     if !(3..=5).contains(&t.len()) || !(4..=5).contains(&b.len()) {
         return None;
@@ -397,6 +432,34 @@ pub fn parse_two_line(top: &str, bottom: &str) -> Option<ParsedPlate> {
         series,
         number,
         corrections: f1 + f2,
+    })
+}
+
+/// Old motorbike plates, still on the road: the province on the top line, three digits and the
+/// series (a letter, then a letter or digit) on the bottom line: `60` over `759-AN`, `43` over
+/// `475-M`. Written `60 759-AN`, normalised `60759AN` (top line first).
+fn parse_old_motorbike(top: &[char], bottom: &[char]) -> Option<ParsedPlate> {
+    if top.len() != 2 || !(4..=5).contains(&bottom.len()) {
+        return None;
+    }
+    let (province, f1) = digits(top)?;
+    if !valid_province(&province) {
+        return None;
+    }
+    let (number, f2) = digits(&bottom[..3])?;
+    // The series starts with a letter read as one: a digit there is the number's fourth digit.
+    if !bottom[3].is_ascii_uppercase() {
+        return None;
+    }
+    let (series, f3) = series(&bottom[3..])?;
+    Some(ParsedPlate {
+        text: format!("{province} {number}-{series}"),
+        normalized: format!("{province}{number}{series}"),
+        format: PlateFormat::OldTwoLine,
+        province,
+        series,
+        number,
+        corrections: f1 + f2 + f3,
     })
 }
 
@@ -608,6 +671,27 @@ mod tests {
                 "{code}"
             );
         }
+    }
+
+    #[test]
+    fn an_old_motorbike_plate_is_the_province_over_the_number_and_series() {
+        for (top, bottom, text, normalized) in [
+            ("60", "759AN", "60 759-AN", "60759AN"),
+            ("43", "475-M", "43 475-M", "43475M"),
+            ("32", "953K6", "32 953-K6", "32953K6"),
+        ] {
+            let p = parse_two_line(top, bottom).expect(text);
+            assert_eq!(p.text, text);
+            assert_eq!(p.normalized, normalized);
+            assert_eq!(p.format, PlateFormat::OldTwoLine);
+            assert_eq!(p.corrections, 0);
+        }
+        // A number read short is no old plate: its series must be read as a letter.
+        assert_eq!(parse_two_line("85", "00244"), None);
+        assert_eq!(parse_two_line("13", "759AN"), None, "no province 13");
+        // Two letters over four digits are still a military plate.
+        let m = parse_two_line("KP", "4675").expect("military");
+        assert_eq!(m.format, PlateFormat::Military);
     }
 
     #[test]
