@@ -750,6 +750,42 @@ mod tests {
         vote(proposals).and_then(|p| p.read.plate().map(|p| p.normalized.clone()))
     }
 
+    /// A one-line reading of `text` in `bbox`, dotted or not.
+    fn reading(text: &str, dotted: bool) -> PlateRead {
+        PlateRead::Read {
+            plate: crate::plate::parse_one_line(text).expect("a valid plate"),
+            confidence: 0.9,
+            forced: 0.0,
+            dotted,
+            raw: Vec::new(),
+        }
+    }
+
+    fn finished(best: Best) -> Option<(f32, String)> {
+        best.finish()
+            .and_then(|(s, p)| p.read.plate().map(|p| (s, p.normalized.clone())))
+    }
+
+    #[test]
+    fn a_four_digit_reading_gives_way_to_a_dotted_reading_of_the_same_plate() {
+        let plate = [100.0, 200.0, 40.0, 10.0];
+        let mut best = Best::default();
+        best.consider(0.9, reading("29A0154", false), plate);
+        best.consider(0.5, reading("29A01514", true), [98.0, 198.0, 44.0, 14.0]);
+        assert_eq!(finished(best), Some((0.9, "29A01514".to_string())));
+        // A dotted reading elsewhere in the scene is another plate's.
+        let mut best = Best::default();
+        best.consider(0.9, reading("29A0154", false), plate);
+        best.consider(0.5, reading("51G12345", true), [300.0, 50.0, 40.0, 10.0]);
+        assert_eq!(finished(best), Some((0.9, "29A0154".to_string())));
+        // A five-digit best reading stays, dotted or not.
+        let mut best = Best::default();
+        best.consider(0.9, reading("29A01544", false), plate);
+        best.consider(0.5, reading("29A01514", true), plate);
+        assert_eq!(finished(best), Some((0.9, "29A01544".to_string())));
+        assert_eq!(finished(Best::default()), None);
+    }
+
     #[test]
     fn two_looks_that_agree_outvote_one_surer_look() {
         let got = voted(vec![
