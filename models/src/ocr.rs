@@ -927,35 +927,34 @@ mod tests {
         steps
     }
 
+    /// `before`, then `faint` read weakly (0.3 against a 0.7 blank), then `after`, spelled as
+    /// [`spelled_steps`] does.
+    fn with_faint(before: &str, faint: char, after: &str) -> CtcLine {
+        let mut steps = spelled_steps(before);
+        steps.push(vec![(faint, 0.3), ('_', 0.7)]);
+        steps.extend(spelled_steps(after));
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        line(&refs)
+    }
+
     #[test]
     fn a_digit_read_faintly_after_the_dot_is_kept_because_the_dot_means_five_digits() {
         // `51G-123.14` where the `1` after the dot is faint (0.3 against a 0.7 blank): greedy
         // reads `51G1234`, a valid old four-digit plate, but the dot says five digits.
-        let mut steps = spelled_steps("51G123.");
-        steps.push(vec![('1', 0.3), ('_', 0.7)]);
-        steps.extend(spelled_steps("4"));
-        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
-        let l = line(&refs);
+        let l = with_faint("51G123.", '1', "4");
         assert_eq!(l.greedy().text, "51G1234");
         assert!(l.dot_step().is_some());
         let r = read_one_line(&l, Family::Civil).expect("plate");
         assert_eq!(r.plate.text, "51G-123.14");
         // The same line without its dot is the four-digit plate.
-        let mut steps = spelled_steps("51G123");
-        steps.push(vec![('1', 0.3), ('_', 0.7)]);
-        steps.extend(spelled_steps("4"));
-        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
-        let r = read_one_line(&line(&refs), Family::Civil).expect("plate");
+        let r = read_one_line(&with_faint("51G123", '1', "4"), Family::Civil).expect("plate");
         assert_eq!(r.plate.text, "51G-1234");
     }
 
     #[test]
     fn the_dot_of_a_two_line_plate_splits_its_bottom_line_three_and_two() {
-        let mut bottom = spelled_steps("495.");
-        bottom.push(vec![('7', 0.3), ('_', 0.7)]);
-        bottom.extend(spelled_steps("2"));
-        let refs: Vec<&[(char, f32)]> = bottom.iter().map(|s| s.as_slice()).collect();
-        let r = read_two_lines(&spell("30A"), &line(&refs), Family::Civil).expect("plate");
+        let bottom = with_faint("495.", '7', "2");
+        let r = read_two_lines(&spell("30A"), &bottom, Family::Civil).expect("plate");
         assert_eq!(r.plate.normalized, "30A49572");
     }
 
