@@ -2,10 +2,10 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 20 minutes here) measured 67.0% on 2026-12-03 (BENCHMARKS.md; 55.0% before
+//! about 20 minutes here) measured 67.4% on 2026-12-03 (BENCHMARKS.md; 55.0% before
 //! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines,
 //! the vote between the vehicle and scene looks, the `MĐ` series, motorbike series on
-//! motorbikes, the dot of five-digit numbers and old motorbike plates). This test reads every
+//! motorbikes, the dot of five-digit numbers, old motorbike plates and repeated characters run together). This test reads every
 //! 5th scene (all categories, 220 photos; 153 = 69.5% on 2026-12-03, counted from that full run)
 //! and guards that level against regressions.
 
