@@ -642,7 +642,7 @@ impl ScenePlateReader {
     /// first (640 px) and at the scene only when that failed (640, then 1,280 px): 79 -> 82
     /// exact of 122; with [`lone_lines`], 62.6% -> 64.3% on all 1,097 scenes, for 2x the time
     /// (BENCHMARKS.md). A winner with a repeated character run together takes the reading of
-    /// the same plate that saw the repeat ([`restore_repeat`]).
+    /// the same plate that saw the repeat (`restore_repeat`).
     pub fn read_scene(&self, image: RgbView<'_>) -> Result<Option<ScenePlate>, ModelError> {
         let mut vehicles: Vec<Vehicle> = self
             .vehicles
