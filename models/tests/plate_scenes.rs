@@ -5,9 +5,9 @@
 //! about 20 minutes here) measured 67.4% on 2026-12-03 (BENCHMARKS.md; 55.0% before
 //! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines,
 //! the vote between the vehicle and scene looks, the `MĐ` series, motorbike series on
-//! motorbikes, the dot of five-digit numbers, old motorbike plates and repeated characters run together). This test reads every
-//! 5th scene (all categories, 220 photos; 153 = 69.5% on 2026-12-03, counted from that full run)
-//! and guards that level against regressions.
+//! motorbikes, the dot of five-digit numbers, old motorbike plates and repeated characters run
+//! together). This test reads every 5th scene (all categories, 220 photos; 153 = 69.5% on
+//! 2026-12-03, counted from that full run) and guards that level against regressions.
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
