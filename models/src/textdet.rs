@@ -259,6 +259,11 @@ fn centre_inside(b: &[f32; 4], v: &[f32; 4]) -> bool {
     cx >= v[0] && cx <= v[0] + v[2] && cy >= v[1] && cy <= v[1] + v[3]
 }
 
+/// Whether two readings are of the same plate: one box's centre lies inside the other.
+fn same_plate(a: &ScenePlate, b: &ScenePlate) -> bool {
+    centre_inside(&a.bbox, &b.bbox) || centre_inside(&b.bbox, &a.bbox)
+}
+
 /// The plate family from the colour around a text region: the region grown by a fifth of its
 /// height on every side, where a plate's background shows around its characters.
 fn family_around(image: RgbView<'_>, b: &[f32; 4]) -> Family {
@@ -333,48 +338,44 @@ fn read_plate_lines(top: &CtcLine, bottom: &CtcLine, family: Family) -> Option<R
 /// A plate read in a scene and its ranking score.
 type Ranked = (f32, ScenePlate);
 
-/// The best reading of a look, its best reading of a number with a dot, and every valid
-/// reading it made.
+/// Every valid reading of a look, in the order they were made.
 #[derive(Default)]
 struct Best {
-    any: Option<Ranked>,
-    dotted: Option<Ranked>,
     all: Vec<Ranked>,
+}
+
+/// The first of the best-scored readings among `readings`.
+fn top<'a>(readings: impl Iterator<Item = &'a Ranked>) -> Option<&'a Ranked> {
+    readings.fold(None, |best: Option<&Ranked>, r| match best {
+        Some(b) if r.0 <= b.0 => Some(b),
+        _ => Some(r),
+    })
 }
 
 impl Best {
     fn consider(&mut self, score: f32, read: PlateRead, bbox: [f32; 4]) {
-        let dotted = matches!(read, PlateRead::Read { dotted: true, .. });
-        let plate = ScenePlate { read, bbox };
-        if plate.read.plate().is_some() {
-            self.all.push((score, plate.clone()));
-        }
-        if dotted && self.dotted.as_ref().is_none_or(|(s, _)| score > *s) {
-            self.dotted = Some((score, plate.clone()));
-        }
-        if self.any.as_ref().is_none_or(|(s, _)| score > *s) {
-            self.any = Some((score, plate));
+        if read.plate().is_some() {
+            self.all.push((score, ScenePlate { read, bbox }));
         }
     }
 
     /// The best reading, unless it is a four-digit number and another reading of the same
-    /// plate saw the dot only five-digit numbers have: then that reading, at the best's score.
-    /// Also returns every valid reading of the look.
+    /// plate saw the dot only five-digit numbers have: then the best such dotted reading, at
+    /// the best's score. Also returns every valid reading of the look.
     fn finish(self) -> (Option<Ranked>, Vec<Ranked>) {
-        let Some((score, best)) = self.any else {
+        let Some((score, best)) = top(self.all.iter()) else {
             return (None, self.all);
         };
+        let dotted = top(self
+            .all
+            .iter()
+            .filter(|(_, p)| matches!(p.read, PlateRead::Read { dotted: true, .. })));
         let four_digits = best.read.plate().is_some_and(|p| p.number.len() == 4);
-        match self.dotted {
-            Some((_, d))
-                if four_digits
-                    && (centre_inside(&d.bbox, &best.bbox)
-                        || centre_inside(&best.bbox, &d.bbox)) =>
-            {
-                (Some((score, d)), self.all)
-            }
-            _ => (Some((score, best)), self.all),
-        }
+        let chosen = match dotted {
+            Some((_, d)) if four_digits && same_plate(d, best) => d.clone(),
+            _ => best.clone(),
+        };
+        (Some((*score, chosen)), self.all)
     }
 }
 
@@ -392,9 +393,9 @@ fn one_repeat_more(longer: &str, shorter: &str) -> bool {
 /// CTC spells a character twice only with a blank between the two, which a small or blurred
 /// plate often lacks: the recogniser then reads `005.55` as `0055`, which the formats accept
 /// (`14A-0055`); in the 1,097 scenes it never invented a repeat. So when another reading of the
-/// same plate (one box's centre inside the other) ranked at least [`MIN_REPEAT_SCORE`] is the
-/// winner with one character written twice, that reading wins. Measured on all 1,097 scenes: 4 fixed, none lost;
-/// allowing any extra character instead of a repeat fixed 7 and lost 12 (BENCHMARKS.md).
+/// same plate ([`same_plate`]) ranked at least [`MIN_REPEAT_SCORE`] is the winner with one
+/// character written twice, that reading wins. Measured on all 1,097 scenes: 4 fixed, none
+/// lost; allowing any extra character instead of a repeat fixed 7 and lost 12 (BENCHMARKS.md).
 fn restore_repeat(winner: ScenePlate, readings: &[Ranked]) -> ScenePlate {
     let Some(w) = winner.read.plate() else {
         return winner;
@@ -403,7 +404,7 @@ fn restore_repeat(winner: ScenePlate, readings: &[Ranked]) -> ScenePlate {
         .iter()
         .filter(|(score, r)| {
             *score >= MIN_REPEAT_SCORE
-                && (centre_inside(&r.bbox, &winner.bbox) || centre_inside(&winner.bbox, &r.bbox))
+                && same_plate(r, &winner)
                 && r.read
                     .plate()
                     .is_some_and(|p| one_repeat_more(&p.normalized, &w.normalized))
@@ -802,7 +803,7 @@ mod tests {
         vote(proposals).and_then(|p| p.read.plate().map(|p| p.normalized.clone()))
     }
 
-    /// A one-line reading of `text` in `bbox`, dotted or not.
+    /// A one-line reading of `text`, dotted or not.
     fn reading(text: &str, dotted: bool) -> PlateRead {
         PlateRead::Read {
             plate: crate::plate::parse_one_line(text).expect("a valid plate"),
