@@ -517,6 +517,42 @@ pub fn tilted_plates(boxes: &[TextBox]) -> Vec<(RotatedRect, [f32; 4])> {
     out
 }
 
+/// In-plane turns (degrees) at which a motorbike's plate is also read (a motorbike leans, and
+/// its plate is often mounted askew): measured 12 degrees apart up to 36 against 15 apart up
+/// to 30 on the 90 motorbike scenes the reader missed: 8 read right against 5 (BENCHMARKS.md).
+pub const MOTORBIKE_TURNS_DEG: [f32; 6] = [-36.0, -24.0, -12.0, 12.0, 24.0, 36.0];
+
+/// Widest candidate (width / height) read turned: a two-line plate is about 1.4:1 upright and
+/// squarer when turned.
+const TURNED_MAX_ASPECT: f32 = 2.2;
+
+/// The rectangles of a plate turned by each of `turns_deg` whose upright bounds are `cand`,
+/// with the margins [`ScenePlateReader::best_in`] gives upright candidates.
+pub fn turned_plates(cand: &[f32; 4], turns_deg: &[f32]) -> Vec<RotatedRect> {
+    let (w0, h0) = (cand[2], cand[3]);
+    if w0 / h0.max(1.0) > TURNED_MAX_ASPECT {
+        return Vec::new();
+    }
+    turns_deg
+        .iter()
+        .map(|deg| {
+            let angle = deg.to_radians();
+            // Bounds of a w x h rectangle turned by a: w cos + h sin wide, w sin + h cos tall.
+            let (s, c) = angle.abs().sin_cos();
+            let det = c * c - s * s;
+            let w = ((c * w0 - s * h0) / det).max(0.5 * w0);
+            let h = ((c * h0 - s * w0) / det).max(0.5 * h0);
+            RotatedRect {
+                cx: cand[0] + w0 / 2.0,
+                cy: cand[1] + h0 / 2.0,
+                w: w + 0.3 * h,
+                h: 1.12 * h,
+                angle,
+            }
+        })
+        .collect()
+}
+
 /// Longer side of the text detector's input for the main vehicle's crop: the plates of far
 /// vehicles are 15-30 px across, so the crop is enlarged about 3x.
 pub const VEHICLE_LOOKS: &[u32] = &[960];
@@ -770,6 +806,20 @@ impl ScenePlateReader {
             let read = self.reader.read_as(RgbView::from_image(&crop), family)?;
             if let Some(rank) = read.score() {
                 best.consider(placement * rank, read, cand);
+            }
+            // A motorbike's plate turned in the image: the split between its two lines is no
+            // row, so it is also read turned upright at each of a few angles.
+            let turns: &[f32] = if family == Family::Motorbike {
+                &MOTORBIKE_TURNS_DEG
+            } else {
+                &[]
+            };
+            for rect in turned_plates(&cand, turns) {
+                let turned = tilted_plate_crop(image, rect);
+                let read = self.reader.read_as(RgbView::from_image(&turned), family)?;
+                if let Some(rank) = read.score() {
+                    best.consider(placement * rank, read, cand);
+                }
             }
         }
         Ok(best.finish())
@@ -1038,5 +1088,37 @@ mod tests {
             line(100.0 + 45.0 * c, 100.0 + 45.0 * s, 40.0, 12.0, 20.0),
         ];
         assert!(tilted_plates(&words).is_empty());
+    }
+
+    #[test]
+    fn a_turned_plate_is_sized_so_that_its_upright_bounds_are_the_candidate() {
+        // A 40 x 28 plate centred at (200, 100), turned by each angle: its upright bounds.
+        let (w, h) = (40.0f32, 28.0f32);
+        for deg in MOTORBIKE_TURNS_DEG {
+            let (s, c) = deg.to_radians().abs().sin_cos();
+            let (bw, bh) = (w * c + h * s, w * s + h * c);
+            let cand = [200.0 - bw / 2.0, 100.0 - bh / 2.0, bw, bh];
+            let rects = turned_plates(&cand, &[deg]);
+            assert_eq!(rects.len(), 1, "one rectangle per turn");
+            let rect = rects[0];
+            assert!((rect.angle - deg.to_radians()).abs() < 1e-6);
+            assert!((rect.cx - 200.0).abs() < 1e-3 && (rect.cy - 100.0).abs() < 1e-3);
+            // The plate itself, before the margins every candidate is cut with.
+            let (pw, ph) = (rect.w - 0.3 * rect.h / 1.12, rect.h / 1.12);
+            assert!(
+                (pw - w).abs() < 0.1 && (ph - h).abs() < 0.1,
+                "{deg}: {pw} x {ph}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_candidate_as_wide_as_a_one_line_plate_is_not_read_turned() {
+        assert!(turned_plates(&[0.0, 0.0, 94.0, 20.0], &MOTORBIKE_TURNS_DEG).is_empty());
+        assert_eq!(
+            turned_plates(&[0.0, 0.0, 40.0, 30.0], &MOTORBIKE_TURNS_DEG).len(),
+            6
+        );
+        assert!(turned_plates(&[0.0, 0.0, 40.0, 30.0], &[]).is_empty());
     }
 }
