@@ -724,6 +724,34 @@ impl CropPlateReader {
     /// Reads a plate crop as a plate of `family` (decided from colour by the caller, who may see
     /// more of the plate than the crop shows), falling back as [`Family::fallbacks`] says.
     pub fn read_as(&self, crop: RgbView<'_>, family: Family) -> Result<PlateRead, ModelError> {
+        let (readings, raw) = self.read_all(crop, family)?;
+        let best = readings
+            .into_iter()
+            .max_by(|a, b| a.score().total_cmp(&b.score()));
+        Ok(match best {
+            Some(r) => PlateRead::Read {
+                plate: r.plate,
+                confidence: r.confidence,
+                forced: r.forced,
+                dotted: r.dotted,
+                raw,
+            },
+            None => PlateRead::Unreadable {
+                raw,
+                reason: "no reading matches a Vietnamese plate format".into(),
+            },
+        })
+    }
+
+    /// Every valid reading of a plate crop as [`CropPlateReader::read_as`] makes them (the whole
+    /// crop as one line; split into two lines; each half as one line), and the recogniser's
+    /// free text of each part. `read_as` keeps the best-scored reading; a scene reader also
+    /// weighs the others against other crops of the same plate.
+    pub fn read_all(
+        &self,
+        crop: RgbView<'_>,
+        family: Family,
+    ) -> Result<(Vec<Reading>, Vec<String>), ModelError> {
         let mut raw = Vec::new();
         let one = self.rec.recognize_ctc(crop)?;
         raw.push(one.greedy().text);
@@ -767,28 +795,13 @@ impl CropPlateReader {
             }
             candidates
         };
-        let candidates = family
+        let readings = family
             .fallbacks()
             .iter()
             .map(|f| read(*f))
             .find(|c| !c.is_empty())
             .unwrap_or_default();
-        let best = candidates
-            .into_iter()
-            .max_by(|a, b| a.score().total_cmp(&b.score()));
-        Ok(match best {
-            Some(r) => PlateRead::Read {
-                plate: r.plate,
-                confidence: r.confidence,
-                forced: r.forced,
-                dotted: r.dotted,
-                raw,
-            },
-            None => PlateRead::Unreadable {
-                raw,
-                reason: "no reading matches a Vietnamese plate format".into(),
-            },
-        })
+        Ok((readings, raw))
     }
 }
 

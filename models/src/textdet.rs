@@ -393,8 +393,9 @@ fn one_repeat_more(longer: &str, shorter: &str) -> bool {
 /// CTC spells a character twice only with a blank between the two, which a small or blurred
 /// plate often lacks: the recogniser then reads `005.55` as `0055`, which the formats accept
 /// (`14A-0055`); in the 1,097 scenes it never invented a repeat. So when another reading of the
-/// same plate ([`same_plate`]) ranked at least [`MIN_REPEAT_SCORE`] is the winner with one
-/// character written twice, that reading wins. Measured on all 1,097 scenes: 4 fixed, none
+/// same plate ([`same_plate`]) in the same layout, ranked at least [`MIN_REPEAT_SCORE`], is the
+/// winner with one character written twice, that reading wins. (The layout must match: a
+/// one-line plate's crop split in two once read `29-A5 552.21` beside the right `29A-552.21`.) Measured on all 1,097 scenes: 4 fixed, none
 /// lost; allowing any extra character instead of a repeat fixed 7 and lost 12 (BENCHMARKS.md).
 fn restore_repeat(winner: ScenePlate, readings: &[Ranked]) -> ScenePlate {
     let Some(w) = winner.read.plate() else {
@@ -405,9 +406,9 @@ fn restore_repeat(winner: ScenePlate, readings: &[Ranked]) -> ScenePlate {
         .filter(|(score, r)| {
             *score >= MIN_REPEAT_SCORE
                 && same_plate(r, &winner)
-                && r.read
-                    .plate()
-                    .is_some_and(|p| one_repeat_more(&p.normalized, &w.normalized))
+                && r.read.plate().is_some_and(|p| {
+                    p.format == w.format && one_repeat_more(&p.normalized, &w.normalized)
+                })
         })
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, r)| r.clone());
@@ -803,8 +804,19 @@ impl ScenePlateReader {
             let placement = placement_of(&cand);
             let crop = crop_around(image, &cand, 0.15 * cand[3], 0.06 * cand[3]);
             let family = family_at(image, &cand, vehicles);
-            let read = self.reader.read_as(RgbView::from_image(&crop), family)?;
-            if let Some(rank) = read.score() {
+            // Every reading of the crop, not only its best: a four-digit best (one line read
+            // from a half, `68HC-0001`) gives way to a dotted reading of the whole crop
+            // (`68HC-000.11`) in `Best::finish`, and a repeat run together is restored from it.
+            let (readings, raw) = self.reader.read_all(RgbView::from_image(&crop), family)?;
+            for r in readings {
+                let rank = r.score();
+                let read = PlateRead::Read {
+                    plate: r.plate,
+                    confidence: r.confidence,
+                    forced: r.forced,
+                    dotted: r.dotted,
+                    raw: raw.clone(),
+                };
                 best.consider(placement * rank, read, cand);
             }
             // A motorbike's plate turned in the image: the split between its two lines is no
@@ -928,6 +940,27 @@ mod tests {
             let kept = restore_repeat(winner.clone(), &[(score, other)]);
             assert_eq!(text(kept).as_deref(), Some("14A0055"));
         }
+        // Nor from a reading in another layout: the one-line plate's crop split in two.
+        let one_line = at("29A55221", plate);
+        let two_line = crate::plate::parse_two_line("29A5", "55221").expect("a valid plate");
+        let split = ScenePlate {
+            read: PlateRead::Read {
+                plate: two_line,
+                confidence: 0.9,
+                forced: 0.0,
+                dotted: false,
+                raw: Vec::new(),
+            },
+            bbox: near,
+        };
+        assert!(
+            split
+                .read
+                .plate()
+                .is_some_and(|p| p.normalized == "29A555221")
+        );
+        let kept = restore_repeat(one_line, &[(0.9, split)]);
+        assert_eq!(text(kept).as_deref(), Some("29A55221"));
     }
 
     #[test]
