@@ -394,9 +394,10 @@ fn one_repeat_more(longer: &str, shorter: &str) -> bool {
 /// plate often lacks: the recogniser then reads `005.55` as `0055`, which the formats accept
 /// (`14A-0055`); in the 1,097 scenes it never invented a repeat. So when another reading of the
 /// same plate ([`same_plate`]) in the same layout, ranked at least [`MIN_REPEAT_SCORE`], is the
-/// winner with one character written twice, that reading wins. (The layout must match: a
-/// one-line plate's crop split in two once read `29-A5 552.21` beside the right `29A-552.21`.) Measured on all 1,097 scenes: 4 fixed, none
-/// lost; allowing any extra character instead of a repeat fixed 7 and lost 12 (BENCHMARKS.md).
+/// winner with one character written twice, that reading wins. The layout must match: a
+/// one-line plate's crop split in two once read `29-A5 552.21` beside the right `29A-552.21`.
+/// Measured on all 1,097 scenes: 4 fixed, none lost; allowing any extra character instead of a
+/// repeat fixed 7 and lost 12 (BENCHMARKS.md, 2026-12-03).
 fn restore_repeat(winner: ScenePlate, readings: &[Ranked]) -> ScenePlate {
     let Some(w) = winner.read.plate() else {
         return winner;
