@@ -341,6 +341,11 @@ impl CtcLine {
             .iter()
             .map(|s| self.chars.iter().map(|&c| s.admits(c)).collect())
             .collect();
+        // Paid once, on entering a character.
+        let prior: Vec<Vec<f32>> = slots
+            .iter()
+            .map(|s| self.chars.iter().map(|&c| s.prior_ln(c)).collect())
+            .collect();
         let neg = f32::NEG_INFINITY;
         let mut prev = vec![neg; ns];
         prev[0] = 0.0;
@@ -383,16 +388,17 @@ impl CtcLine {
                         continue;
                     }
                     let s = cs(k, c);
+                    let enter = prior[k - 1][c];
                     let (mut best, mut from) = (prev[s], s);
-                    if prev[k - 1] > best {
-                        best = prev[k - 1];
+                    if prev[k - 1] + enter > best {
+                        best = prev[k - 1] + enter;
                         from = k - 1;
                     }
                     if k >= 2 {
                         let (first, second) = top2[k - 1];
                         let other = if first.1 != c { first } else { second };
-                        if other.0 > best {
-                            best = other.0;
+                        if other.0 + enter > best {
+                            best = other.0 + enter;
                             from = cs(k - 1, other.1);
                         }
                     }
@@ -1044,6 +1050,55 @@ mod tests {
         };
         assert_eq!(read('D'), "60-LD 027.77");
         assert_eq!(read('U'), "60-LU 027.77");
+    }
+
+    #[test]
+    fn a_series_digit_read_as_its_look_alike_letter_is_the_digit_unless_the_letter_is_sure() {
+        // "43-H1" whose '1' the recogniser scores as 'T' first: a letter there is the rarer
+        // series, so the digit scored next is read; a letter the recogniser is sure of stays,
+        // and so do the A of the mopeds' "AA" and the D of "LĐ".
+        let top = |second: &[(char, f32)]| {
+            line(&[
+                &[('4', 0.9)],
+                &[('_', 0.9)],
+                &[('3', 0.9)],
+                &[('_', 0.9)],
+                &[('H', 0.9)],
+                &[('_', 0.9)],
+                second,
+                &[('_', 0.9)],
+            ])
+        };
+        let read = |second: &[(char, f32)]| {
+            read_two_lines(&top(second), &spell("11042"), Family::Motorbike)
+                .expect("plate")
+                .plate
+                .text
+        };
+        assert_eq!(read(&[('T', 0.6), ('1', 0.3)]), "43-H1 110.42");
+        assert_eq!(read(&[('T', 0.9), ('1', 0.05)]), "43-HT 110.42");
+        assert_eq!(read(&[('A', 0.6), ('4', 0.3)]), "43-HA 110.42");
+        assert_eq!(read(&[('D', 0.6), ('8', 0.3)]), "43-HD 110.42");
+        // The series of an old plate, on its bottom line, is as often two letters: no prior.
+        let old = read_two_lines(
+            &spell("60"),
+            &line(&[
+                &[('5', 0.9)],
+                &[('_', 0.9)],
+                &[('5', 0.55), ('_', 0.4)],
+                &[('5', 0.9)],
+                &[('_', 0.9)],
+                &[('0', 0.9)],
+                &[('_', 0.9)],
+                &[('E', 0.9)],
+                &[('_', 0.9)],
+                &[('B', 0.6), ('8', 0.3)],
+                &[('_', 0.9)],
+            ]),
+            Family::Motorbike,
+        )
+        .expect("plate");
+        assert_eq!(old.plate.normalized, "60550EB");
     }
 
     #[test]
