@@ -194,6 +194,7 @@ pub struct Constrained {
     pub confidence: f32,
     /// How much less likely (natural log) the best fitting path is than the best path with no
     /// constraint: 0 when the free reading already fits, large when the format had to be forced.
+    /// Includes what the path paid in priors ([`Slot::prior_ln`]).
     pub forced: f32,
 }
 

@@ -529,7 +529,7 @@ pub const MOTORBIKE_TURNS_DEG: [f32; 6] = [-36.0, -24.0, -12.0, 12.0, 24.0, 36.0
 const TURNED_MAX_ASPECT: f32 = 2.2;
 
 /// The rectangles of a plate turned by each of `turns_deg` whose upright bounds are `cand`,
-/// with the margins [`ScenePlateReader::best_in`] gives upright candidates.
+/// with the margins the scene reader gives upright candidates.
 pub fn turned_plates(cand: &[f32; 4], turns_deg: &[f32]) -> Vec<RotatedRect> {
     let (w0, h0) = (cand[2], cand[3]);
     if w0 / h0.max(1.0) > TURNED_MAX_ASPECT {
