@@ -616,6 +616,17 @@ impl Reading {
     pub fn score(&self) -> f32 {
         rank(self.confidence, self.forced)
     }
+
+    /// This reading as a [`PlateRead`], with the recogniser's free text `raw` it came from.
+    pub fn into_read(self, raw: Vec<String>) -> PlateRead {
+        PlateRead::Read {
+            plate: self.plate,
+            confidence: self.confidence,
+            forced: self.forced,
+            dotted: self.dotted,
+            raw,
+        }
+    }
 }
 
 /// Confidence less the cost of forcing the format: how readings of a plate are ranked.
@@ -736,13 +747,7 @@ impl CropPlateReader {
             .into_iter()
             .max_by(|a, b| a.score().total_cmp(&b.score()));
         Ok(match best {
-            Some(r) => PlateRead::Read {
-                plate: r.plate,
-                confidence: r.confidence,
-                forced: r.forced,
-                dotted: r.dotted,
-                raw,
-            },
+            Some(r) => r.into_read(raw),
             None => PlateRead::Unreadable {
                 raw,
                 reason: "no reading matches a Vietnamese plate format".into(),

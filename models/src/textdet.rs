@@ -769,26 +769,19 @@ impl ScenePlateReader {
                 None if vehicles.is_empty() => 0.8,
                 None => 0.3,
             };
-        let as_read = |r: Reading, raw: Vec<String>| PlateRead::Read {
-            plate: r.plate,
-            confidence: r.confidence,
-            forced: r.forced,
-            dotted: r.dotted,
-            raw,
-        };
         // Two-line plates read line by line, from the text detector's own line boxes.
         for (top, bottom) in stacked_pairs(boxes) {
             let bbox = union(&top.bbox, &bottom.bbox);
             if let Some(r) = self.read_pair(image, &top.bbox, &bottom.bbox, vehicles)? {
                 let score = placement_of(&bbox) * r.score();
-                best.consider(score, as_read(r, Vec::new()), bbox);
+                best.consider(score, r.into_read(Vec::new()), bbox);
             }
         }
         // Two-line plates with one line found.
         for lone in lone_lines(boxes, image.height as f32) {
             for (r, bbox) in self.read_lone_line(image, &lone, vehicles)? {
                 let score = placement_of(&bbox) * r.score();
-                best.consider(score, as_read(r, Vec::new()), bbox);
+                best.consider(score, r.into_read(Vec::new()), bbox);
             }
         }
         // Tilted two-line plates: their lines' upright boxes overlap, so they are paired by
@@ -813,7 +806,7 @@ impl ScenePlateReader {
             let (readings, raw) = self.reader.read_all(RgbView::from_image(&crop), family)?;
             for r in readings {
                 let rank = r.score();
-                best.consider(placement * rank, as_read(r, raw.clone()), cand);
+                best.consider(placement * rank, r.into_read(raw.clone()), cand);
             }
             // A motorbike's plate turned in the image: the split between its two lines is no
             // row, so it is also read turned upright at each of a few angles.
