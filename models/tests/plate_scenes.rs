@@ -2,13 +2,14 @@
 //! the reader must find the plate of the vehicle each photo is about, then read it.
 //!
 //! Issue 4 asks for 70% exact on all 1,097 scenes; the full run (`model-eval plates --scenes`,
-//! about 25 minutes here) measured 68.5% on 2026-12-04 (BENCHMARKS.md; 55.0% before
+//! about 25 minutes here) measured 69.4% on 2026-12-04 (BENCHMARKS.md; 55.0% before
 //! format-constrained decoding, red military plates, tilted two-line plates, lone plate lines,
 //! the vote between the vehicle and scene looks, the `MĐ` series, motorbike series on
 //! motorbikes, the dot of five-digit numbers, old motorbike plates, repeated characters run
-//! together, motorbike plates read turned, every reading of a crop weighed and a prior for
-//! motorbike series digits). This test reads every 5th scene (all categories, 220 photos; 154 =
-//! 70.0% on 2026-12-04, counted from that full run) and guards that level against regressions.
+//! together, motorbike plates read turned, every reading of a crop weighed, a prior for
+//! motorbike series digits and tilted single lines read turned upright). This test reads every
+//! 5th scene (all categories, 220 photos; 157 = 71.4% on 2026-12-04, the same scenes as in that
+//! full run) and guards that level against regressions.
 
 #![allow(clippy::panic)] // tests report failures by panicking
 
@@ -61,7 +62,7 @@ fn the_plate_of_the_main_vehicle_is_read_in_a_sample_of_every_category() {
     eprintln!("scenes exact {exact}/{n} = {acc:.3}; by category (images, exact) {by_category:?}");
     assert!(n >= 200);
     assert_eq!(by_category.len(), 7, "every category sampled");
-    assert!(acc >= 0.65, "exact {acc:.3}");
+    assert!(acc >= 0.68, "exact {acc:.3}");
 }
 
 /// Reads one scene of vn_scenes_labelled.
