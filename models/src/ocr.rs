@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::ModelError;
 use crate::imageops::{self, Letterbox, RgbView};
 use crate::manifest::{ModelKind, ModelManifest, TextRecognizerSpec};
-use crate::plate::{self, Family, ParsedPlate, Slot};
+use crate::plate::{self, Family, ParsedPlate, PlateFormat, Slot};
 use crate::runtime::{CheckedSession, RuntimeOptions};
 
 /// Lines narrower than this (at the model height) are widened before recognition.
@@ -504,24 +504,49 @@ pub trait PlateReader: Send + Sync {
 /// Widest crop (width / height) still read as two lines as well as one.
 const TWO_LINE_MAX_ASPECT: f32 = 3.2;
 
+/// Manifest id of the plate reader's recogniser.
+pub const PLATE_RECOGNISER: &str = "ppocrv4_rec";
+/// Manifest id of the second recogniser whose opinion every reading also takes
+/// ([`CropPlateReader::partner`]).
+pub const PLATE_PARTNER: &str = "ppocrv6_small_rec";
+
 /// Reads plate crops with the recogniser: the crop is read as one line and, split at its
 /// darkest-gap row near the middle, as two lines; the valid reading with the highest confidence
 /// (fewest corrections on ties) wins.
+///
+/// With a partner recogniser the same lines are also read by it, and every plate text either
+/// model reads is scored under both (how well each model's output spells exactly that text,
+/// [`Slot::Exact`]), the two scores averaged: a product of experts. The two models err on
+/// different plates (PP-OCRv4 and PP-OCRv6 small alone read 249 and 246 of the 300 crops of
+/// vn_crops, right together on 257), and a text both find likely beats one only one of them
+/// reads. Their per-step outputs cannot be averaged instead: their CTC peaks fall on different
+/// steps (BENCHMARKS.md). The partner counts [`PARTNER_WEIGHT`] of the recogniser.
 #[derive(Debug)]
 pub struct CropPlateReader {
     pub rec: TextRecognizer,
+    /// A second recogniser trained apart from `rec`; `None` reads with `rec` alone.
+    pub partner: Option<TextRecognizer>,
 }
 
 impl CropPlateReader {
-    /// Loads PP-OCRv4 rec (manifest `ppocrv4_rec`) restricted to the plate alphabet.
+    /// Loads PP-OCRv4 rec ([`PLATE_RECOGNISER`]) and its partner PP-OCRv6 small rec
+    /// ([`PLATE_PARTNER`]), both restricted to the plate alphabet.
     pub fn load(
         manifests: &Path,
         models_dir: &Path,
         opts: &RuntimeOptions,
     ) -> Result<Self, ModelError> {
-        let m = crate::load_manifest(manifests, "ppocrv4_rec")?;
+        let load = |id: &str| {
+            TextRecognizer::load(
+                crate::load_manifest(manifests, id)?,
+                models_dir,
+                opts,
+                PLATE_ALPHABET,
+            )
+        };
         Ok(Self {
-            rec: TextRecognizer::load(m, models_dir, opts, PLATE_ALPHABET)?,
+            rec: load(PLATE_RECOGNISER)?,
+            partner: Some(load(PLATE_PARTNER)?),
         })
     }
 }
@@ -758,14 +783,34 @@ impl CropPlateReader {
     /// Every valid reading of a plate crop as [`CropPlateReader::read_as`] makes them (the whole
     /// crop as one line; split into two lines; each half as one line), and the recogniser's
     /// free text of each part. `read_as` keeps the best-scored reading; a scene reader also
-    /// weighs the others against other crops of the same plate.
+    /// weighs the others against other crops of the same plate. With a partner recogniser each
+    /// reading of either model is scored under both (see [`CropPlateReader`]).
     pub fn read_all(
         &self,
         crop: RgbView<'_>,
         family: Family,
     ) -> Result<(Vec<Reading>, Vec<String>), ModelError> {
+        let (ours, mut raw) = self.lines(&self.rec, crop)?;
+        let readings = match &self.partner {
+            Some(partner) => {
+                let (theirs, their_raw) = self.lines(partner, crop)?;
+                raw.extend(their_raw.into_iter().map(|t| format!("partner: {t}")));
+                fused_readings(&ours, &theirs, family)
+            }
+            None => readings_of(&ours, family),
+        };
+        Ok((readings.into_iter().map(|(_, r)| r).collect(), raw))
+    }
+
+    /// `rec`'s reading of the crop as one line and, where it may hold two, of each split into
+    /// two lines; and the free text of each part.
+    fn lines(
+        &self,
+        rec: &TextRecognizer,
+        crop: RgbView<'_>,
+    ) -> Result<(Lines, Vec<String>), ModelError> {
         let mut raw = Vec::new();
-        let one = self.rec.recognize_ctc(crop)?;
+        let one = rec.recognize_ctc(crop)?;
         raw.push(one.greedy().text);
         let mut pairs = Vec::new();
         // Two lines, when the crop is tall enough to hold them and not as wide as a one-line
@@ -785,36 +830,140 @@ impl CropPlateReader {
                 ) else {
                     continue;
                 };
-                let (t, b) = (
-                    self.rec.recognize_ctc(top)?,
-                    self.rec.recognize_ctc(bottom)?,
-                );
+                let (t, b) = (rec.recognize_ctc(top)?, rec.recognize_ctc(bottom)?);
                 raw.push(format!("{} / {}", t.greedy().text, b.greedy().text));
                 pairs.push((t, b));
             }
         }
-        let read = |family: Family| {
-            let mut candidates: Vec<Reading> = read_one_line(&one, family).into_iter().collect();
-            for (t, b) in &pairs {
-                candidates.extend(read_two_lines(t, b, family));
-                // A one-line civil plate in a crop with room above or below it (a loose text
-                // box) can read cleaner from the half it fills. Not military ones: six
-                // characters in half a crop are too easily found in a civil plate's halves.
-                if family == Family::Civil {
-                    candidates.extend(read_one_line(t, family));
-                    candidates.extend(read_one_line(b, family));
-                }
-            }
-            candidates
-        };
-        let readings = family
-            .fallbacks()
-            .iter()
-            .map(|f| read(*f))
-            .find(|c| !c.is_empty())
-            .unwrap_or_default();
-        Ok((readings, raw))
+        Ok((Lines { one, pairs }, raw))
     }
+}
+
+/// Which line(s) of a crop a reading was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// The whole crop as one line.
+    One,
+    /// The `j`-th split into two lines, read as a two-line plate.
+    Pair(usize),
+    /// The top part of the `j`-th split, read as a one-line plate.
+    Top(usize),
+    /// The bottom part of the `j`-th split, read as a one-line plate.
+    Bottom(usize),
+}
+
+/// One recogniser's reading of a crop: the whole crop as one line, and each split into two.
+struct Lines {
+    one: CtcLine,
+    pairs: Vec<(CtcLine, CtcLine)>,
+}
+
+/// Every valid reading of `lines` as a plate of `family` (falling back as
+/// [`Family::fallbacks`] says), with the lines each was read from.
+fn readings_of(lines: &Lines, family: Family) -> Vec<(Source, Reading)> {
+    let read = |family: Family| {
+        let mut candidates: Vec<(Source, Reading)> = read_one_line(&lines.one, family)
+            .into_iter()
+            .map(|r| (Source::One, r))
+            .collect();
+        for (j, (t, b)) in lines.pairs.iter().enumerate() {
+            candidates.extend(read_two_lines(t, b, family).map(|r| (Source::Pair(j), r)));
+            // A one-line civil plate in a crop with room above or below it (a loose text
+            // box) can read cleaner from the half it fills. Not military ones: six
+            // characters in half a crop are too easily found in a civil plate's halves.
+            if family == Family::Civil {
+                candidates.extend(read_one_line(t, family).map(|r| (Source::Top(j), r)));
+                candidates.extend(read_one_line(b, family).map(|r| (Source::Bottom(j), r)));
+            }
+        }
+        candidates
+    };
+    family
+        .fallbacks()
+        .iter()
+        .map(|f| read(*f))
+        .find(|c| !c.is_empty())
+        .unwrap_or_default()
+}
+
+/// Every reading either recogniser makes of its lines (`readings_of`), each text once per line
+/// it was read from (a dot seen by either model is kept), rescored under both (`fused`).
+fn fused_readings(ours: &Lines, theirs: &Lines, family: Family) -> Vec<(Source, Reading)> {
+    let mut texts: Vec<(Source, Reading)> = Vec::new();
+    for (src, r) in readings_of(ours, family)
+        .into_iter()
+        .chain(readings_of(theirs, family))
+    {
+        match texts
+            .iter_mut()
+            .find(|(s, t)| *s == src && t.plate.normalized == r.plate.normalized)
+        {
+            Some((_, t)) => t.dotted |= r.dotted,
+            None => texts.push((src, r)),
+        }
+    }
+    texts
+        .into_iter()
+        .filter_map(|(src, r)| fused(ours, theirs, src, r).map(|r| (src, r)))
+        .collect()
+}
+
+/// How well `line` spells exactly `text` (plate characters, no separators): the confidence and
+/// forcing of its best path, or no confidence and twice [`MAX_FORCED`] when the line is too short
+/// for the text. `MĐ` is scored as the format reads it ([`Slot::ElectricM`]).
+fn exact_fit(line: &CtcLine, text: &str) -> (f32, f32) {
+    let chars: Vec<char> = text.chars().collect();
+    let slots: Vec<Slot> = chars
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| match c {
+            'M' if chars.get(i + 1) == Some(&'D') => Slot::ElectricM,
+            'D' if i > 0 && chars[i - 1] == 'M' => Slot::ElectricD,
+            c => Slot::Exact(c),
+        })
+        .collect();
+    match line.best_matching(&slots) {
+        Some(c) => (c.confidence, c.forced),
+        None => (0.0, 2.0 * MAX_FORCED),
+    }
+}
+
+/// How much the partner's opinion of a text counts beside the recogniser's own
+/// ([`CropPlateReader::partner`]). On the every-5th sample of vn_scenes_labelled: 157 without a
+/// partner, 158 at 1.0 (stopped at 70% of it), 159 at 0.5; crops 254-255 either way (249 alone).
+pub const PARTNER_WEIGHT: f32 = 0.5;
+
+/// `r` (read from the lines `src` names by one of the two recognisers) rescored as the mean of
+/// how well each recogniser's reading of those lines spells its text, the partner's weighted
+/// [`PARTNER_WEIGHT`]; `None` when that mean had to be forced past [`MAX_FORCED`].
+fn fused(ours: &Lines, theirs: &Lines, src: Source, mut r: Reading) -> Option<Reading> {
+    let text = r.plate.normalized.clone();
+    // Characters on the top line of a two-line plate: province and series, or the province
+    // alone (old motorbike plates) or the unit (military plates).
+    let top_len = match r.plate.format {
+        PlateFormat::TwoLine => 2 + r.plate.series.chars().count(),
+        _ => 2,
+    };
+    let fit = |l: &Lines| -> Option<(f32, f32)> {
+        Some(match src {
+            Source::One => exact_fit(&l.one, &text),
+            Source::Top(j) => exact_fit(&l.pairs.get(j)?.0, &text),
+            Source::Bottom(j) => exact_fit(&l.pairs.get(j)?.1, &text),
+            Source::Pair(j) => {
+                let (top, bottom) = l.pairs.get(j)?;
+                let split = text.char_indices().nth(top_len).map(|(i, _)| i)?;
+                let (ct, ft) = exact_fit(top, &text[..split]);
+                let (cb, fb) = exact_fit(bottom, &text[split..]);
+                ((ct + cb) / 2.0, ft + fb)
+            }
+        })
+    };
+    let (c1, f1) = fit(ours)?;
+    let (c2, f2) = fit(theirs)?;
+    let w = PARTNER_WEIGHT;
+    r.confidence = (c1 + w * c2) / (1.0 + w);
+    r.forced = (f1 + w * f2) / (1.0 + w);
+    (r.forced <= MAX_FORCED).then_some(r)
 }
 
 #[cfg(test)]
@@ -860,6 +1009,81 @@ mod tests {
         }
         let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
         line(&refs)
+    }
+
+    fn one_line(line: CtcLine) -> Lines {
+        Lines {
+            one: line,
+            pairs: Vec::new(),
+        }
+    }
+
+    /// `51G-123.4x` whose last digit reads `5` with `p5` and `6` with `p6`.
+    fn last_digit(p5: f32, p6: f32) -> CtcLine {
+        let mut steps = spelled_steps("51G1234");
+        steps.push(vec![('5', p5), ('6', p6)]);
+        steps.push(vec![('_', 0.9)]);
+        let refs: Vec<&[(char, f32)]> = steps.iter().map(|s| s.as_slice()).collect();
+        line(&refs)
+    }
+
+    fn best(readings: Vec<(Source, Reading)>) -> Option<Reading> {
+        readings
+            .into_iter()
+            .map(|(_, r)| r)
+            .max_by(|a, b| a.score().total_cmp(&b.score()))
+    }
+
+    #[test]
+    fn a_line_spells_its_own_text_unforced_and_another_text_only_forced() {
+        let l = spell("51G12345");
+        let (confidence, forced) = exact_fit(&l, "51G12345");
+        assert!(confidence > 0.9 && forced < 1e-3, "{confidence} {forced}");
+        let (_, forced) = exact_fit(&l, "51G12346");
+        assert!(forced > 3.0, "forced {forced}");
+        // Too many characters for the line's steps: no path, the worst forcing.
+        assert_eq!(exact_fit(&spell("5"), "51G12345"), (0.0, 2.0 * MAX_FORCED));
+    }
+
+    #[test]
+    fn a_character_one_recogniser_is_unsure_of_is_settled_by_the_other() {
+        // Ours leans to `5` (0.5 against 0.4), the partner is sure of `6`.
+        let (ours, theirs) = (
+            one_line(last_digit(0.5, 0.4)),
+            one_line(last_digit(0.02, 0.93)),
+        );
+        let alone = read_one_line(&ours.one, Family::Civil).expect("plate");
+        assert_eq!(alone.plate.normalized, "51G12345");
+        let r = best(fused_readings(&ours, &theirs, Family::Civil)).expect("plate");
+        assert_eq!(r.plate.normalized, "51G12346");
+    }
+
+    #[test]
+    fn the_text_both_recognisers_find_likely_wins_and_one_the_other_cannot_read_is_dropped() {
+        // Ours is sure of `51G-123.45`; the partner reads `51G-123.46`, with `5` its second
+        // choice: fused, the text both find likely wins, and each text is scored once.
+        let ours = one_line(last_digit(0.85, 0.05));
+        let theirs = one_line(last_digit(0.3, 0.6));
+        let fused = fused_readings(&ours, &theirs, Family::Civil);
+        assert_eq!(fused.len(), 2, "{fused:?}");
+        let r = best(fused).expect("plate");
+        assert_eq!(r.plate.normalized, "51G12345");
+        // A text the other recogniser cannot read at all is forced past the limit and dropped.
+        let fused = fused_readings(&one_line(spell("51G12345")), &theirs, Family::Civil);
+        assert_eq!(fused.len(), 1, "{fused:?}");
+    }
+
+    #[test]
+    fn a_two_line_reading_is_scored_line_by_line_under_both_recognisers() {
+        let lines = || Lines {
+            one: spell("5"),
+            pairs: vec![(spell("59X1"), spell("23456"))],
+        };
+        let fused = fused_readings(&lines(), &lines(), Family::Civil);
+        let r = best(fused).expect("plate");
+        assert_eq!(r.plate.text, "59-X1 234.56");
+        assert!(r.forced < 1e-3, "forced {}", r.forced);
+        assert!(r.confidence > 0.9, "confidence {}", r.confidence);
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub enum Slot {
     ElectricM,
     /// The `Đ` of `MĐ`: read as `D`, or as its look-alikes `O`, `Q`, `U` and `0`.
     ElectricD,
+    /// Exactly this plate character (a digit also as the letter the recogniser reads for it:
+    /// `O`, `Q` for `0`, `I` for `1`): to score a given plate text under a line.
+    Exact(char),
 }
 
 impl Slot {
@@ -78,6 +81,14 @@ impl Slot {
             }
             Slot::ElectricM => return electric_m(c),
             Slot::ElectricD => return electric_d(c),
+            Slot::Exact(want) => {
+                let read = if want.is_ascii_digit() {
+                    Slot::Digit.spell(c)
+                } else {
+                    Some(c)
+                };
+                return (read == Some(want)).then_some(want);
+            }
         };
         ok.then_some(c)
     }

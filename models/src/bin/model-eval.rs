@@ -4,7 +4,11 @@
 //! ```text
 //! model-eval faces --pairs PAIRS.tsv --root IMAGES [--folder IDENTITY_FOLDERS] [--embedder ID]
 //! model-eval calibrate --folder DIR [--folder DIR ...] --far 0.001 [--embedder ID]
+//! model-eval plates --gt GT.tsv --root IMAGES [--scenes] [--every N]
 //! ```
+//!
+//! For plates, `MODEL_EVAL_VERBOSE=1` prints every miss (wanted text and the reading) on
+//! stderr, `MODEL_EVAL_VERBOSE=all` every hit as well.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -380,6 +384,8 @@ mod plates {
                 && got_norm.as_deref() != Some(want.as_str())
             {
                 eprintln!("miss {file}: want {want}, got {got:?}");
+            } else if std::env::var("MODEL_EVAL_VERBOSE").as_deref() == Ok("all") {
+                eprintln!("hit {file}: want {want}, got {got:?}");
             }
             let layout = if labelled {
                 cols.get(4).map(|s| s.to_string()).unwrap_or_default()
