@@ -790,10 +790,11 @@ impl CropPlateReader {
         crop: RgbView<'_>,
         family: Family,
     ) -> Result<(Vec<Reading>, Vec<String>), ModelError> {
-        let (ours, mut raw) = self.lines(&self.rec, crop)?;
+        let rows = split_rows(crop);
+        let (ours, mut raw) = lines(&self.rec, crop, &rows)?;
         let readings = match &self.partner {
             Some(partner) => {
-                let (theirs, their_raw) = self.lines(partner, crop)?;
+                let (theirs, their_raw) = lines(partner, crop, &rows)?;
                 raw.extend(their_raw.into_iter().map(|t| format!("partner: {t}")));
                 fused_readings(&ours, &theirs, family)
             }
@@ -801,42 +802,47 @@ impl CropPlateReader {
         };
         Ok((readings.into_iter().map(|(_, r)| r).collect(), raw))
     }
+}
 
-    /// `rec`'s reading of the crop as one line and, where it may hold two, of each split into
-    /// two lines; and the free text of each part.
-    fn lines(
-        &self,
-        rec: &TextRecognizer,
-        crop: RgbView<'_>,
-    ) -> Result<(Lines, Vec<String>), ModelError> {
-        let mut raw = Vec::new();
-        let one = rec.recognize_ctc(crop)?;
-        raw.push(one.greedy().text);
-        let mut pairs = Vec::new();
-        // Two lines, when the crop is tall enough to hold them and not as wide as a one-line
-        // plate (two-line plates are about 2:1, one-line plates 4.7:1).
-        if crop.height >= 16 && (crop.width as f32) < TWO_LINE_MAX_ASPECT * crop.height as f32 {
-            // Split at the emptiest row near the middle, and at the middle itself.
-            let gap = split_row(crop);
-            let mut rows = vec![gap];
-            if gap.abs_diff(crop.height / 2) > crop.height / 20 {
-                rows.push(crop.height / 2);
-            }
-            let pad = (crop.height / 20).max(1);
-            for y in rows {
-                let (Some(top), Some(bottom)) = (
-                    sub_view(crop, 0, (y + pad).min(crop.height)),
-                    sub_view(crop, y.saturating_sub(pad), crop.height),
-                ) else {
-                    continue;
-                };
-                let (t, b) = (rec.recognize_ctc(top)?, rec.recognize_ctc(bottom)?);
-                raw.push(format!("{} / {}", t.greedy().text, b.greedy().text));
-                pairs.push((t, b));
-            }
-        }
-        Ok((Lines { one, pairs }, raw))
+/// Rows at which a crop is split into two lines: none when it is too small or as wide as a
+/// one-line plate (two-line plates are about 2:1, one-line plates 4.7:1); else the emptiest row
+/// near the middle, and the middle itself when that is elsewhere.
+fn split_rows(crop: RgbView<'_>) -> Vec<u32> {
+    if crop.height < 16 || crop.width as f32 >= TWO_LINE_MAX_ASPECT * crop.height as f32 {
+        return Vec::new();
     }
+    let gap = split_row(crop);
+    let mut rows = vec![gap];
+    if gap.abs_diff(crop.height / 2) > crop.height / 20 {
+        rows.push(crop.height / 2);
+    }
+    rows
+}
+
+/// `rec`'s reading of the crop as one line and of each split into two lines at `rows`; and the
+/// free text of each part.
+fn lines(
+    rec: &TextRecognizer,
+    crop: RgbView<'_>,
+    rows: &[u32],
+) -> Result<(Lines, Vec<String>), ModelError> {
+    let mut raw = Vec::new();
+    let one = rec.recognize_ctc(crop)?;
+    raw.push(one.greedy().text);
+    let mut pairs = Vec::new();
+    let pad = (crop.height / 20).max(1);
+    for &y in rows {
+        let (Some(top), Some(bottom)) = (
+            sub_view(crop, 0, (y + pad).min(crop.height)),
+            sub_view(crop, y.saturating_sub(pad), crop.height),
+        ) else {
+            continue;
+        };
+        let (t, b) = (rec.recognize_ctc(top)?, rec.recognize_ctc(bottom)?);
+        raw.push(format!("{} / {}", t.greedy().text, b.greedy().text));
+        pairs.push((t, b));
+    }
+    Ok((Lines { one, pairs }, raw))
 }
 
 /// Which line(s) of a crop a reading was read from.
@@ -937,7 +943,7 @@ pub const PARTNER_WEIGHT: f32 = 0.5;
 /// how well each recogniser's reading of those lines spells its text, the partner's weighted
 /// [`PARTNER_WEIGHT`]; `None` when that mean had to be forced past [`MAX_FORCED`].
 fn fused(ours: &Lines, theirs: &Lines, src: Source, mut r: Reading) -> Option<Reading> {
-    let text = r.plate.normalized.clone();
+    let text = r.plate.normalized.as_str();
     // Characters on the top line of a two-line plate: province and series, or the province
     // alone (old motorbike plates) or the unit (military plates).
     let top_len = match r.plate.format {
@@ -946,9 +952,9 @@ fn fused(ours: &Lines, theirs: &Lines, src: Source, mut r: Reading) -> Option<Re
     };
     let fit = |l: &Lines| -> Option<(f32, f32)> {
         Some(match src {
-            Source::One => exact_fit(&l.one, &text),
-            Source::Top(j) => exact_fit(&l.pairs.get(j)?.0, &text),
-            Source::Bottom(j) => exact_fit(&l.pairs.get(j)?.1, &text),
+            Source::One => exact_fit(&l.one, text),
+            Source::Top(j) => exact_fit(&l.pairs.get(j)?.0, text),
+            Source::Bottom(j) => exact_fit(&l.pairs.get(j)?.1, text),
             Source::Pair(j) => {
                 let (top, bottom) = l.pairs.get(j)?;
                 let split = text.char_indices().nth(top_len).map(|(i, _)| i)?;
